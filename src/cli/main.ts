@@ -1,0 +1,44 @@
+/**
+ * The optsearch command line. Each command lives in commands/<name>.ts and exports register();
+ * this file wires them and is the one place that turns errors into messages and exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+import { CliError } from './errors.ts';
+import * as check from './commands/check.ts';
+import * as fmt from './commands/fmt.ts';
+
+const COMMANDS: { register(program: Command): void }[] = [check, fmt];
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('optsearch')
+    .description('Discover optimizer update rules by symbolic program search, and read them through Lion-K theory')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  for (const c of COMMANDS) c.register(program);
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`optsearch: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`optsearch: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}

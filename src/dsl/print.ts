@@ -1,0 +1,37 @@
+/**
+ * The one canonical text form of a program. parse(print(p)) equals p (positions aside).
+ * Numbers print as the shortest decimal that reads back to the same double.
+ */
+import type { Arg, Program, Statement } from './ast.ts';
+import { getOp } from './ops.ts';
+
+export function formatNumber(x: number): string {
+  if (Object.is(x, -0)) return '-0.0';
+  if (!Number.isFinite(x)) throw new RangeError(`cannot print the non-finite constant ${x}`);
+  const s = String(x);
+  // String(1e21) is "1e+21": the parser accepts it, keep it.
+  return s;
+}
+
+export function formatArg(a: Arg): string {
+  return a.kind === 'var' ? a.name : formatNumber(a.value);
+}
+
+export function formatExpression(s: Statement): string {
+  const spec = getOp(s.op);
+  if (spec?.infix !== undefined && s.args.length === 2) {
+    return `${formatArg(s.args[0] as Arg)} ${spec.infix} ${formatArg(s.args[1] as Arg)}`;
+  }
+  return `${s.op}(${s.args.map(formatArg).join(', ')})`;
+}
+
+export function formatStatement(s: Statement): string {
+  return `${s.target} = ${formatExpression(s)}`;
+}
+
+export function printProgram(p: Program): string {
+  const lines = [`def ${p.name}(${p.inputs.join(', ')}):`];
+  for (const s of p.statements) lines.push(`  ${formatStatement(s)}`);
+  lines.push(`  return ${p.outputs.join(', ')}`);
+  return lines.join('\n') + '\n';
+}
