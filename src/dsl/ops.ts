@@ -96,6 +96,11 @@ function sign(x: number): number {
   return x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN;
 }
 
+/** x / sqrt(1 + x^2) without overflow: for |x| > 1 the form sign(x) / sqrt(1 + 1/x^2) keeps huge x at +-1. */
+function relSign(x: number): number {
+  return Math.abs(x) <= 1 ? x / Math.sqrt(1 + x * x) : sign(x) / Math.sqrt(1 + 1 / (x * x));
+}
+
 export const OPS = [
   // --- constants -------------------------------------------------------------------------------
   { name: 'get_pi', group: 'constant', args: [], result: 'S', description: 'the constant pi', semantics: custom(() => Math.PI) },
@@ -228,7 +233,7 @@ export const OPS = [
     args: ['N'],
     result: 'same',
     description: 'x / sqrt(1 + x^2) (K = sum sqrt(1 + y^2), relativistic)',
-    semantics: ew((x) => x! / Math.sqrt(1 + x! * x!)),
+    semantics: ew((x) => relSign(x!)),
   },
   {
     name: 'l2_normalize',
