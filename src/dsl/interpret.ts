@@ -108,6 +108,13 @@ export function step(prep: PreparedProgram, input: StepInput, layout: Layout): S
   if (input.state.length !== prep.slotCount) {
     throw new RangeError(`program has ${prep.slotCount} state slots, got ${input.state.length}`);
   }
+  // A length mismatch would otherwise read undefined elements and turn silently into NaN.
+  const checkLength = (what: string, x: Float64Array): void => {
+    if (x.length !== layout.total) throw new RangeError(`${what} has ${x.length} elements, the layout has ${layout.total}`);
+  };
+  checkLength('w', input.w);
+  checkLength('g', input.g);
+  input.state.forEach((s, i) => checkLength(`state slot ${i + 1}`, s));
   const r: Value[] = new Array(prep.registerCount);
   r[0] = input.w;
   r[1] = input.g;
