@@ -27,7 +27,7 @@ describe('runSteps', () => {
       const k = 1 + rng.int(6);
       const seen: number[] = [];
       const run = runSteps(prep, { layout, w0, steps: k, gradient, schedule, onStep: (t) => seen.push(t) });
-      let w = w0;
+      let w: Float64Array = w0;
       let state = [new Float64Array(layout.total), new Float64Array(layout.total)] as readonly Float64Array[];
       for (let t = 0; t < k; t++) {
         const out = step(prep, { w, g: gradient(w, t), state, lr: schedule(t) }, layout);
