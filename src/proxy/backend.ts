@@ -1,0 +1,152 @@
+/**
+ * TensorFlow.js backend choice. One tfjs instance per process (or worker thread); the first call
+ * loads it, later calls reuse it and may switch backend.
+ *
+ * Auto order (design.md section 6): tfjs-node-gpu, WebGPU on a hardware adapter, tfjs-node, wasm, cpu.
+ * tfjs-node(-gpu) are optional: they cannot install without internet, and an install with skipped
+ * scripts loads but throws for the missing native addon, so both failures are caught.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+export type BackendName = 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu';
+export type Tf = typeof import('@tensorflow/tfjs');
+
+export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu'];
+
+export interface BackendHandle {
+  tf: Tf;
+  backend: BackendName;
+  description: string;
+}
+
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+export function isBackendName(s: string): s is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(s);
+}
+
+let tfModule: Tf | undefined;
+let current: BackendHandle | undefined;
+/** Backends that failed once in this process: not retried (a failed native load is permanent). */
+const failed = new Map<BackendName, string>();
+
+async function loadTf(): Promise<Tf> {
+  if (!tfModule) {
+    tfModule = await import('@tensorflow/tfjs');
+    // PROD silences the cpu backend's Node banner and skips debug-only checks.
+    tfModule.env().set('PROD', true);
+  }
+  return tfModule;
+}
+
+function message(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0] ?? m;
+}
+
+/** tfjs-node or tfjs-node-gpu: registers the 'tensorflow' backend on the shared tfjs-core. */
+async function tryNodeAddon(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string> {
+  try {
+    await import(pkg);
+  } catch (e) {
+    throw new BackendUnavailableError(`${pkg} cannot load: ${message(e)}`);
+  }
+  const tf = await loadTf();
+  if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError(`${pkg} loaded but its backend did not initialise`);
+  return `tensorflow (${pkg})`;
+}
+
+async function tryWebGpu(allowSoftware: boolean): Promise<string> {
+  let mod: { initWebGpu(opts: { allowSoftware: boolean }): Promise<{ description: string }> };
+  try {
+    // A variable specifier keeps the type checker from requiring the module to exist.
+    const path = './webgpu.ts';
+    mod = await import(path);
+  } catch (e) {
+    throw new BackendUnavailableError(`webgpu is not available: ${message(e)}`);
+  }
+  try {
+    const r = await mod.initWebGpu({ allowSoftware });
+    return r.description;
+  } catch (e) {
+    throw new BackendUnavailableError(`webgpu is not available: ${message(e)}`);
+  }
+}
+
+async function tryWasm(): Promise<string> {
+  const tf = await loadTf();
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const require = createRequire(import.meta.url);
+  const dir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+  wasm.setWasmPaths(dir);
+  // setBackend resolves false (and leaves another backend active) when wasm fails to initialise.
+  if (!(await tf.setBackend('wasm'))) throw new BackendUnavailableError('wasm backend failed to initialise');
+  return 'wasm (SIMD, 1 thread)';
+}
+
+async function tryCpu(): Promise<string> {
+  const tf = await loadTf();
+  if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('cpu backend failed to initialise');
+  return 'cpu (pure JavaScript)';
+}
+
+async function tryBackend(name: BackendName): Promise<string> {
+  const prior = failed.get(name);
+  if (prior !== undefined) throw new BackendUnavailableError(prior);
+  try {
+    switch (name) {
+      case 'gpu':
+        return await tryNodeAddon('@tensorflow/tfjs-node-gpu');
+      case 'node':
+        return await tryNodeAddon('@tensorflow/tfjs-node');
+      case 'webgpu':
+        return await tryWebGpu(false);
+      case 'webgpu-software':
+        return await tryWebGpu(true);
+      case 'wasm':
+        return await tryWasm();
+      case 'cpu':
+        return await tryCpu();
+    }
+  } catch (e) {
+    const m = e instanceof BackendUnavailableError ? e.message : `${name} backend failed: ${message(e)}`;
+    failed.set(name, m);
+    throw new BackendUnavailableError(m);
+  }
+}
+
+const AUTO_ORDER: readonly BackendName[] = ['gpu', 'webgpu', 'node', 'wasm', 'cpu'];
+
+/**
+ * Load tfjs and activate a backend. 'auto' takes the first that works in AUTO_ORDER; a named backend
+ * that cannot load rejects with a one-line BackendUnavailableError.
+ */
+export async function initBackend(requested: BackendName | 'auto'): Promise<BackendHandle> {
+  if (current && (requested === 'auto' || requested === current.backend)) return current;
+  const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
+  const reasons: string[] = [];
+  for (const name of candidates) {
+    try {
+      const description = await tryBackend(name);
+      const tf = await loadTf();
+      current = { tf, backend: name, description };
+      return current;
+    } catch (e) {
+      reasons.push(message(e));
+    }
+  }
+  throw new BackendUnavailableError(
+    requested === 'auto' ? `no tfjs backend could start: ${reasons.join('; ')}` : (reasons[0] ?? `backend ${requested} is not available`),
+  );
+}
+
+/** The active backend, if initBackend has run in this process. */
+export function currentBackend(): BackendHandle | undefined {
+  return current;
+}

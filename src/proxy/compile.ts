@@ -1,0 +1,341 @@
+/**
+ * A checked program becomes a tfjs update step. The program's Tensor is the list of a model's weight
+ * tensors (one leaf per weight tensor); element-wise ops run per leaf, reductions over all leaves.
+ * Semantics follow src/dsl/ops.ts (the Float64 interpreter is the ground truth); values are float32.
+ *
+ * Values during a step:
+ *  - a JS number for a Scalar known on the host (literals, lr and anything computed from them only:
+ *    those are evaluated with the op table's own Float64 semantics, so they match the interpreter);
+ *  - a rank-0 tf tensor for a Scalar that depends on tensors (global_norm, dot, ...);
+ *  - an array of tf tensors, one per leaf, for a Tensor.
+ * Nothing from the program text is evaluated as code: the AST is resolved to register indices and
+ * op lowerings looked up by name in LOWERING.
+ */
+import type { Tensor, Variable } from '@tensorflow/tfjs';
+import { stateSlots, type Program } from '../dsl/ast.ts';
+import { assertValid } from '../dsl/check.ts';
+import { applyOp } from '../dsl/interpret.ts';
+import { EPS, getOp, makeLayout, type Layout, type OpName, type OpSpec } from '../dsl/ops.ts';
+import type { Tf } from './backend.ts';
+
+export type TensorValue = { readonly kind: 'tensor'; readonly leaves: readonly Tensor[] };
+export type ScalarTensorValue = { readonly kind: 'scalar'; readonly t: Tensor };
+export type StepValue = number | ScalarTensorValue | TensorValue;
+
+type Operand = Tensor | number;
+
+export type Lowering =
+  /** Element-wise: called once per leaf (or once on scalar tensors) with tensors or host numbers. */
+  | { readonly type: 'ew'; readonly f: (tf: Tf, ...x: Operand[]) => Tensor }
+  /** Whole-value ops (reductions, per-leaf norms). Arguments are never all host numbers. */
+  | { readonly type: 'custom'; readonly f: (tf: Tf, args: readonly StepValue[]) => StepValue };
+
+const ew = (f: (tf: Tf, ...x: Operand[]) => Tensor): Lowering => ({ type: 'ew', f });
+const custom = (f: (tf: Tf, args: readonly StepValue[]) => StepValue): Lowering => ({ type: 'custom', f });
+
+function asTensor(tf: Tf, x: Operand): Tensor {
+  return typeof x === 'number' ? tf.scalar(x) : x;
+}
+
+function leavesOf(v: StepValue | undefined): readonly Tensor[] {
+  if (v === undefined || typeof v === 'number' || v.kind !== 'tensor') throw new TypeError('expected a Tensor value');
+  return v.leaves;
+}
+
+/** A Scalar argument as a tf operand (host number stays a number). */
+function scalarOperand(v: StepValue | undefined): Operand {
+  if (typeof v === 'number') return v;
+  if (v === undefined || v.kind !== 'scalar') throw new TypeError('expected a Scalar value');
+  return v.t;
+}
+
+function sumSquaresAll(tf: Tf, leaves: readonly Tensor[]): Tensor {
+  const parts = leaves.map((l) => tf.sum(tf.square(l)));
+  return parts.length === 1 ? (parts[0] as Tensor) : tf.addN(parts);
+}
+
+function dotAll(tf: Tf, a: readonly Tensor[], b: readonly Tensor[]): Tensor {
+  const parts = a.map((l, i) => tf.sum(tf.mul(l, b[i] as Tensor)));
+  return parts.length === 1 ? (parts[0] as Tensor) : tf.addN(parts);
+}
+
+/**
+ * sign with sign(0) = 0 and NaN kept NaN. tf.sign is not used: it maps NaN to 0 on every backend,
+ * and on wasm it returns 0 for |x| below about 1e-6 (measured), which would stall Lion-like rules.
+ * step(x) is 1 for x > 0, 0 otherwise, and keeps NaN.
+ */
+function signExact(tf: Tf, x: Tensor): Tensor {
+  return tf.sub(tf.step(x), tf.step(tf.neg(x)));
+}
+
+const LN2 = Math.LN2;
+const LN10 = Math.LN10;
+
+/** The tfjs lowering of every op. Keyed by OpName: an op missing here is a type error. */
+export const LOWERING: Record<OpName, Lowering> = {
+  get_pi: custom(() => Math.PI),
+  get_e: custom(() => Math.E),
+  get_eps: custom(() => EPS),
+
+  add: ew((tf, a, b) => tf.add(a as Tensor, b as Tensor)),
+  sub: ew((tf, a, b) => tf.sub(a as Tensor, b as Tensor)),
+  mul: ew((tf, a, b) => tf.mul(a as Tensor, b as Tensor)),
+  div: ew((tf, a, b) => tf.div(a as Tensor, typeof b === 'number' ? b + EPS : tf.add(b as Tensor, EPS))),
+  max: ew((tf, a, b) => tf.maximum(a as Tensor, b as Tensor)),
+  min: ew((tf, a, b) => tf.minimum(a as Tensor, b as Tensor)),
+  power: ew((tf, a, b) => tf.pow(asTensor(tf, a as Operand), b as Tensor)),
+
+  abs: ew((tf, x) => tf.abs(x as Tensor)),
+  cos: ew((tf, x) => tf.cos(x as Tensor)),
+  sin: ew((tf, x) => tf.sin(x as Tensor)),
+  tan: ew((tf, x) => tf.tan(x as Tensor)),
+  arcsin: ew((tf, x) => tf.asin(x as Tensor)),
+  arccos: ew((tf, x) => tf.acos(x as Tensor)),
+  arctan: ew((tf, x) => tf.atan(x as Tensor)),
+  sinh: ew((tf, x) => tf.sinh(x as Tensor)),
+  cosh: ew((tf, x) => tf.cosh(x as Tensor)),
+  tanh: ew((tf, x) => tf.tanh(x as Tensor)),
+  arcsinh: ew((tf, x) => tf.asinh(x as Tensor)),
+  arccosh: ew((tf, x) => tf.acosh(x as Tensor)),
+  arctanh: ew((tf, x) => tf.atanh(x as Tensor)),
+  exp: ew((tf, x) => tf.exp(x as Tensor)),
+  exp2: ew((tf, x) => tf.exp(tf.mul(x as Tensor, LN2))),
+  exp10: ew((tf, x) => tf.exp(tf.mul(x as Tensor, LN10))),
+  expm1: ew((tf, x) => tf.expm1(x as Tensor)),
+  log: ew((tf, x) => tf.log(tf.abs(x as Tensor))),
+  log10: ew((tf, x) => tf.div(tf.log(tf.abs(x as Tensor)), LN10)),
+  log2: ew((tf, x) => tf.div(tf.log(tf.abs(x as Tensor)), LN2)),
+  // ln|1 + x|: log1p where it is accurate (x > -1), the guarded form below.
+  log1p: ew((tf, x) => {
+    const t = x as Tensor;
+    return tf.where(tf.greater(t, -1), tf.log1p(t), tf.log(tf.abs(tf.add(t, 1))));
+  }),
+  square: ew((tf, x) => tf.square(x as Tensor)),
+  sqrt: ew((tf, x) => tf.sqrt(tf.abs(x as Tensor))),
+  cube: ew((tf, x) => tf.mul(tf.mul(x as Tensor, x as Tensor), x as Tensor)),
+  cbrt: ew((tf, x) => {
+    const t = x as Tensor;
+    return tf.mul(signExact(tf, t), tf.pow(tf.abs(t), 1 / 3));
+  }),
+  sign: ew((tf, x) => signExact(tf, x as Tensor)),
+  reciprocal: ew((tf, x) => tf.reciprocal(x as Tensor)),
+  negative: ew((tf, x) => tf.neg(x as Tensor)),
+  norm: custom((tf, [x]) => {
+    if (typeof x === 'number') return Math.abs(x);
+    if (x?.kind === 'scalar') return { kind: 'scalar', t: tf.abs(x.t) };
+    return { kind: 'tensor', leaves: leavesOf(x).map((l) => tf.broadcastTo(tf.norm(l), l.shape)) };
+  }),
+
+  interp: ew((tf, x, y, w) =>
+    typeof w === 'number'
+      ? tf.add(tf.mul(x as Tensor, 1 - w), tf.mul(y as Tensor, w))
+      : tf.add(tf.mul(x as Tensor, tf.sub(1, w as Tensor)), tf.mul(y as Tensor, w as Tensor)),
+  ),
+  clip: custom((tf, [t, c]) => {
+    const leaves = leavesOf(t);
+    const cv = scalarOperand(c);
+    const gn = tf.sqrt(sumSquaresAll(tf, leaves));
+    // unchanged when the norm is 0 or at most c (a NaN c scales by NaN, as in the interpreter)
+    const keep = tf.logicalOr(tf.equal(gn, 0), tf.lessEqual(gn, cv));
+    const factor = tf.where(keep, tf.onesLike(gn), tf.div(cv, gn));
+    return { kind: 'tensor', leaves: leaves.map((l) => tf.mul(l, factor)) };
+  }),
+  global_norm: custom((tf, [t]) => ({ kind: 'scalar', t: tf.sqrt(sumSquaresAll(tf, leavesOf(t))) })),
+  dot: custom((tf, [a, b]) => ({ kind: 'scalar', t: dotAll(tf, leavesOf(a), leavesOf(b)) })),
+  cosine_sim: custom((tf, [a, b]) => {
+    const x = leavesOf(a);
+    const y = leavesOf(b);
+    const denom = tf.add(tf.mul(tf.sqrt(sumSquaresAll(tf, x)), tf.sqrt(sumSquaresAll(tf, y))), EPS);
+    return { kind: 'scalar', t: tf.div(dotAll(tf, x, y), denom) };
+  }),
+
+  unit_clip: ew((tf, x) => {
+    const t = x as Tensor;
+    // clipByValue maps NaN to a bound on some backends; keep NaN as the interpreter does.
+    return tf.where(tf.isNaN(t), t, tf.clipByValue(t, -1, 1));
+  }),
+  rel_sign: ew((tf, x) => tf.div(x as Tensor, tf.sqrt(tf.add(tf.square(x as Tensor), 1)))),
+  l2_normalize: custom((tf, [t]) => {
+    const leaves = leavesOf(t);
+    const gn = tf.sqrt(sumSquaresAll(tf, leaves));
+    const factor = tf.where(tf.equal(gn, 0), tf.zerosLike(gn), tf.div(1, gn));
+    return { kind: 'tensor', leaves: leaves.map((l) => tf.mul(l, factor)) };
+  }),
+  thresh_sign: ew((tf, x, e) => {
+    const a = tf.abs(x as Tensor);
+    const inside = tf.where(tf.lessEqual(a, e as Tensor), tf.zerosLike(a), tf.fill(a.shape, NaN));
+    return tf.where(tf.greater(a, e as Tensor), signExact(tf, x as Tensor), inside);
+  }),
+};
+
+interface CompiledStatement {
+  readonly spec: OpSpec;
+  readonly lowering: Lowering;
+  /** Register index per argument, or -1 for a literal. */
+  readonly argRegs: readonly number[];
+  readonly literals: readonly number[];
+  readonly target: number;
+}
+
+/** A checked program resolved to registers; independent of any tensors. */
+export interface LoweredProgram {
+  readonly program: Program;
+  readonly slotCount: number;
+  readonly registerCount: number;
+  readonly statements: readonly CompiledStatement[];
+  readonly outputRegs: readonly number[];
+}
+
+export function lowerProgram(program: Program): LoweredProgram {
+  assertValid(program);
+  const regs = new Map<string, number>();
+  const reg = (name: string): number => {
+    let r = regs.get(name);
+    if (r === undefined) {
+      r = regs.size;
+      regs.set(name, r);
+    }
+    return r;
+  };
+  program.inputs.forEach(reg);
+  const statements = program.statements.map((s) => {
+    const spec = getOp(s.op);
+    const lowering = (LOWERING as Record<string, Lowering | undefined>)[s.op];
+    if (!spec || !lowering) throw new Error(`op '${s.op}' has no tfjs lowering`);
+    return {
+      spec,
+      lowering,
+      argRegs: s.args.map((a) => (a.kind === 'var' ? (regs.get(a.name) as number) : -1)),
+      literals: s.args.map((a) => (a.kind === 'num' ? a.value : 0)),
+      target: reg(s.target),
+    };
+  });
+  return {
+    program,
+    slotCount: stateSlots(program).length,
+    registerCount: regs.size,
+    statements,
+    outputRegs: program.outputs.map((o) => regs.get(o) as number),
+  };
+}
+
+const SCALAR_LAYOUT: Layout = makeLayout([1]);
+
+function applyLowering(tf: Tf, st: CompiledStatement, args: readonly StepValue[]): StepValue {
+  // All-host scalars: the op table's own Float64 semantics (exactly the interpreter's).
+  if (args.every((a) => typeof a === 'number')) return applyOp(st.spec, args as number[], SCALAR_LAYOUT) as number;
+  const low = st.lowering;
+  if (low.type === 'custom') return low.f(tf, args);
+  let leafCount = -1;
+  for (const a of args) if (typeof a !== 'number' && a.kind === 'tensor') leafCount = a.leaves.length;
+  if (leafCount < 0) {
+    const ops = args.map((a) => (typeof a === 'number' ? a : (a as ScalarTensorValue).t));
+    return { kind: 'scalar', t: low.f(tf, ...ops) };
+  }
+  const leaves: Tensor[] = new Array(leafCount);
+  const ops: Operand[] = new Array(args.length);
+  for (let l = 0; l < leafCount; l++) {
+    for (let j = 0; j < args.length; j++) {
+      const a = args[j] as StepValue;
+      ops[j] = typeof a === 'number' ? a : a.kind === 'scalar' ? a.t : (a.leaves[l] as Tensor);
+    }
+    leaves[l] = low.f(tf, ...ops);
+  }
+  return { kind: 'tensor', leaves };
+}
+
+export interface StepInputs {
+  readonly w: readonly Tensor[];
+  readonly g: readonly Tensor[];
+  /** state[slot][leaf] */
+  readonly state: readonly (readonly Tensor[])[];
+  readonly lr: number;
+}
+
+export interface StepOutputs {
+  readonly update: StepValue;
+  /** state[slot][leaf] */
+  readonly state: readonly (readonly Tensor[])[];
+}
+
+/**
+ * One call of the program on tf tensors. Call inside tf.tidy: intermediate tensors are not
+ * disposed here.
+ */
+export function runLowered(tf: Tf, lp: LoweredProgram, inputs: StepInputs): StepOutputs {
+  if (inputs.state.length !== lp.slotCount) throw new RangeError(`program has ${lp.slotCount} state slots, got ${inputs.state.length}`);
+  const r: StepValue[] = new Array(lp.registerCount);
+  r[0] = { kind: 'tensor', leaves: inputs.w };
+  r[1] = { kind: 'tensor', leaves: inputs.g };
+  for (let i = 0; i < lp.slotCount; i++) r[2 + i] = { kind: 'tensor', leaves: inputs.state[i] as Tensor[] };
+  r[2 + lp.slotCount] = inputs.lr;
+  const args: StepValue[] = [];
+  for (const st of lp.statements) {
+    args.length = st.argRegs.length;
+    for (let j = 0; j < st.argRegs.length; j++) {
+      const ri = st.argRegs[j] as number;
+      args[j] = ri < 0 ? (st.literals[j] as number) : (r[ri] as StepValue);
+    }
+    r[st.target] = applyLowering(tf, st, args);
+  }
+  const update = r[lp.outputRegs[0] as number] as StepValue;
+  const state: (readonly Tensor[])[] = [];
+  for (let i = 1; i < lp.outputRegs.length; i++) state.push(leavesOf(r[lp.outputRegs[i] as number]));
+  return { update, state };
+}
+
+/** A program bound to a model's weight variables, with its own state variables. */
+export interface CompiledStep {
+  readonly slotCount: number;
+  /** One step: runs the program on (w, g, state, lr), then w = w - update and state = state'. */
+  apply(grads: readonly Tensor[], lr: number): void;
+  /** Current state variables, state[slot][leaf]. */
+  readonly state: readonly (readonly Variable[])[];
+  dispose(): void;
+}
+
+export function compileProgram(tf: Tf, program: Program | LoweredProgram, weights: readonly Variable[]): CompiledStep {
+  const lp = 'registerCount' in program ? program : lowerProgram(program);
+  // Created inside tidy so the zero initialisers do not leak (platform.md 3.5).
+  const state: Variable[][] = Array.from({ length: lp.slotCount }, () =>
+    weights.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false))),
+  );
+  let disposed = false;
+  return {
+    slotCount: lp.slotCount,
+    state,
+    apply(grads, lr) {
+      if (disposed) throw new Error('compiled step used after dispose');
+      if (grads.length !== weights.length) throw new RangeError(`expected ${weights.length} gradients, got ${grads.length}`);
+      tf.tidy(() => {
+        const out = runLowered(tf, lp, { w: weights, g: grads, state, lr });
+        const u = out.update;
+        // Compute every new value before assigning any: an output may be an input variable itself
+        // (return update, v, m swaps slots; a slot may return w), and must keep its old value.
+        const live = new Set<Tensor>([...weights, ...state.flat()]);
+        const newState = out.state.map((leaves, s) =>
+          leaves.map((t, l) => {
+            const v = (state[s] as Variable[])[l] as Variable;
+            if (t === v) return undefined;
+            if (t.shape.length !== v.shape.length) return tf.broadcastTo(t, v.shape);
+            return live.has(t) ? tf.clone(t) : t;
+          }),
+        );
+        const newWeights = weights.map((w, l) =>
+          tf.sub(w, typeof u === 'number' ? u : u.kind === 'scalar' ? u.t : (u.leaves[l] as Tensor)),
+        );
+        newWeights.forEach((t, l) => (weights[l] as Variable).assign(t));
+        newState.forEach((leaves, s) =>
+          leaves.forEach((t, l) => {
+            if (t) ((state[s] as Variable[])[l] as Variable).assign(t);
+          }),
+        );
+      });
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const vars of state) for (const v of vars) v.dispose();
+    },
+  };
+}
