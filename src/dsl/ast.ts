@@ -44,6 +44,10 @@ export interface Program {
   readonly pos?: Pos;
   /** Position of the `return` line, when parsed from text. */
   readonly returnPos?: Pos;
+  /** Position of each input name in the `def` line, when parsed from text (index-aligned with inputs). */
+  readonly inputPositions?: readonly Pos[];
+  /** Position of each name in the `return` line, when parsed from text (index-aligned with outputs). */
+  readonly outputPositions?: readonly Pos[];
 }
 
 export const varArg = (name: string): VarArg => ({ kind: 'var', name });

@@ -3,7 +3,7 @@
  * wrong argument kinds, reassignment with another kind, wrong return shape. Collects every issue.
  */
 import { stateSlots, type Pos, type Program } from './ast.ts';
-import { DslError, type Diagnostic } from './errors.ts';
+import { DslError, quoteText as q, type Diagnostic } from './errors.ts';
 import { argAccepts, getOp, resultKind, type Kind } from './ops.ts';
 
 export interface CheckResult {
@@ -34,13 +34,13 @@ export function checkProgram(p: Program): CheckResult {
   if (p.inputs.length < 3) {
     diags.push({
       code: 'signature',
-      message: `'${p.name}' needs at least the inputs (w, g, lr); found ${p.inputs.length}`,
+      message: `${q(p.name)} needs at least the inputs (w, g, lr); found ${p.inputs.length}`,
       pos: headerPos,
     });
   }
   p.inputs.forEach((name, i) => {
     if (env.has(name)) {
-      diags.push({ code: 'duplicate-input', message: `input '${name}' is listed twice`, pos: headerPos });
+      diags.push({ code: 'duplicate-input', message: `input ${q(name)} is listed twice`, pos: p.inputPositions?.[i] ?? headerPos });
       return;
     }
     const k = inputKind(p, i);
@@ -49,22 +49,28 @@ export function checkProgram(p: Program): CheckResult {
   });
 
   const statementKinds: (Kind | undefined)[] = [];
+  // Targets of rejected statements: their kind is unknown, so later uses are not reported again.
+  const poisoned = new Set<string>();
+  const reject = (target: string): void => {
+    statementKinds.push(undefined);
+    if (!env.has(target)) poisoned.add(target);
+  };
   for (const s of p.statements) {
     const pos = s.pos ?? NOWHERE;
     const spec = getOp(s.op);
     if (!spec) {
-      diags.push({ code: 'unknown-op', message: `unknown function '${s.op}'`, pos });
-      statementKinds.push(undefined);
+      diags.push({ code: 'unknown-op', message: `unknown function ${q(s.op)}`, pos });
+      reject(s.target);
       continue;
     }
     let bad = false;
     if (s.args.length !== spec.args.length) {
       diags.push({
         code: 'arity',
-        message: `'${s.op}' takes ${spec.args.length} argument${spec.args.length === 1 ? '' : 's'}, got ${s.args.length}`,
+        message: `${q(s.op)} takes ${spec.args.length} argument${spec.args.length === 1 ? '' : 's'}, got ${s.args.length}`,
         pos,
       });
-      statementKinds.push(undefined);
+      reject(s.target);
       continue;
     }
     const argKinds: Kind[] = [];
@@ -74,8 +80,12 @@ export function checkProgram(p: Program): CheckResult {
       if (a.kind === 'num') k = 'scalar';
       else {
         k = env.get(a.name);
+        if (k === undefined && poisoned.has(a.name)) {
+          bad = true;
+          return;
+        }
         if (k === undefined) {
-          diags.push({ code: 'unknown-name', message: `unknown name '${a.name}' (not an input and not assigned before)`, pos: apos });
+          diags.push({ code: 'unknown-name', message: `unknown name ${q(a.name)} (not an input and not assigned before)`, pos: apos });
           bad = true;
           return;
         }
@@ -84,7 +94,7 @@ export function checkProgram(p: Program): CheckResult {
       if (!argAccepts(expected, k)) {
         diags.push({
           code: 'arg-kind',
-          message: `argument ${i + 1} of '${s.op}' must be a ${expected === 'T' ? 'Tensor' : 'Scalar'}, got a ${kindName(k)}${a.kind === 'var' ? ` ('${a.name}')` : ''}`,
+          message: `argument ${i + 1} of '${s.op}' must be a ${expected === 'T' ? 'Tensor' : 'Scalar'}, got a ${kindName(k)}${a.kind === 'var' ? ` (${q(a.name)})` : ''}`,
           pos: apos,
         });
         bad = true;
@@ -92,7 +102,7 @@ export function checkProgram(p: Program): CheckResult {
       argKinds.push(k);
     });
     if (bad) {
-      statementKinds.push(undefined);
+      reject(s.target);
       continue;
     }
     const rk = resultKind(spec, argKinds);
@@ -100,20 +110,21 @@ export function checkProgram(p: Program): CheckResult {
     if (prev !== undefined && prev !== rk) {
       diags.push({
         code: 'reassign-kind',
-        message: `'${s.target}' is a ${kindName(prev)} and cannot be reassigned a ${kindName(rk)}`,
+        message: `${q(s.target)} is a ${kindName(prev)} and cannot be reassigned a ${kindName(rk)}`,
         pos,
       });
       statementKinds.push(undefined);
       continue;
     }
     env.set(s.target, rk);
+    poisoned.delete(s.target);
     statementKinds.push(rk);
   }
 
   const retPos = p.returnPos ?? NOWHERE;
   const slots = stateSlots(p);
   if (p.outputs.length === 0) {
-    diags.push({ code: 'missing-return', message: `'${p.name}' returns nothing; expected the update and the state`, pos: retPos });
+    diags.push({ code: 'missing-return', message: `${q(p.name)} returns nothing; expected the update and the state`, pos: retPos });
   } else if (p.outputs.length !== slots.length + 1) {
     diags.push({
       code: 'output-count',
@@ -123,15 +134,17 @@ export function checkProgram(p: Program): CheckResult {
   }
   p.outputs.forEach((name, i) => {
     const k = env.get(name);
+    const pos = p.outputPositions?.[i] ?? retPos;
+    if (k === undefined && poisoned.has(name)) return;
     if (k === undefined) {
-      diags.push({ code: 'unknown-name', message: `unknown name '${name}' in return`, pos: retPos });
+      diags.push({ code: 'unknown-name', message: `unknown name ${q(name)} in return`, pos });
       return;
     }
     if (i >= 1 && i <= slots.length && k !== 'tensor') {
       diags.push({
         code: 'state-kind',
-        message: `state slot '${slots[i - 1]}' came in as a Tensor but '${name}' returned for it is a Scalar`,
-        pos: retPos,
+        message: `state slot ${q(slots[i - 1] as string)} came in as a Tensor but ${q(name)} returned for it is a Scalar`,
+        pos,
       });
     }
   });

@@ -1,23 +1,34 @@
 import type { Pos } from './ast.ts';
 
 /** Closed set of diagnostic codes; each has a test that produces it. */
-export type DiagnosticCode =
-  | 'syntax'
-  | 'unknown-op'
-  | 'unknown-name'
-  | 'arity'
-  | 'arg-kind'
-  | 'reassign-kind'
-  | 'state-kind'
-  | 'output-count'
-  | 'missing-return'
-  | 'duplicate-input'
-  | 'signature';
+export const DIAGNOSTIC_CODES = [
+  'syntax',
+  'unknown-op',
+  'unknown-name',
+  'arity',
+  'arg-kind',
+  'reassign-kind',
+  'state-kind',
+  'output-count',
+  'missing-return',
+  'duplicate-input',
+  'signature',
+] as const;
+
+export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];
 
 export interface Diagnostic {
   readonly code: DiagnosticCode;
   readonly message: string;
   readonly pos: Pos;
+}
+
+/** Longest name or number quoted back in a message. */
+const QUOTE_LIMIT = 24;
+
+/** A name or literal as quoted in a message: long ones are cut so that a message stays one short line. */
+export function quoteText(text: string): string {
+  return `'${text.length > QUOTE_LIMIT ? text.slice(0, QUOTE_LIMIT) + '...' : text}'`;
 }
 
 export function formatDiagnostic(d: Diagnostic, file?: string): string {

@@ -10,7 +10,7 @@
  * and what was expected. Produces positions on every statement and argument.
  */
 import type { Arg, Pos, Program, Statement } from './ast.ts';
-import { DslError } from './errors.ts';
+import { DslError, quoteText } from './errors.ts';
 import { opByInfix } from './ops.ts';
 
 type TokKind = 'ident' | 'number' | 'punct' | 'end';
@@ -20,10 +20,10 @@ interface Token {
   col: number;
 }
 
-const IDENT_START = /[A-Za-z_]/;
-const IDENT_PART = /[A-Za-z0-9_]/;
-const NUMBER_RE = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
+const KEYWORDS = new Set(['def', 'return']);
 const PUNCT = new Set(['(', ')', ',', '=', ':', '+', '-', '*', '/']);
+/** More arguments than any op takes by far; stops a pathological line from building a huge list. */
+export const MAX_CALL_ARGS = 64;
 
 function fail(line: number, col: number, message: string): never {
   throw new DslError([{ code: 'syntax', message, pos: { line, col } }]);
@@ -31,63 +31,105 @@ function fail(line: number, col: number, message: string): never {
 
 function describe(t: Token): string {
   if (t.kind === 'end') return 'end of line';
-  return `'${t.text.length > 20 ? t.text.slice(0, 20) + '...' : t.text}'`;
+  return quoteText(t.text);
 }
 
-function tokenize(text: string, line: number, startCol: number): Token[] {
-  const toks: Token[] = [];
-  let i = startCol;
-  const n = text.length;
-  while (i < n) {
+const isDigit = (c: string): boolean => c >= '0' && c <= '9';
+const isIdentStart = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';
+const isIdentPart = (c: string): boolean => isIdentStart(c) || isDigit(c);
+
+/**
+ * Tokens of one line, produced on demand: a long line never turns into a large token array,
+ * and scanning stops at the first error.
+ */
+class LineLexer {
+  private i: number;
+  private readonly ahead: Token[] = [];
+  constructor(
+    private readonly text: string,
+    private readonly line: number,
+    startCol: number,
+  ) {
+    this.i = startCol;
+  }
+
+  peek(offset = 0): Token {
+    while (this.ahead.length <= offset) {
+      const last = this.ahead[this.ahead.length - 1];
+      if (last && last.kind === 'end') return last;
+      this.ahead.push(this.scan());
+    }
+    return this.ahead[offset] as Token;
+  }
+
+  next(): Token {
+    const t = this.peek();
+    if (t.kind !== 'end') this.ahead.shift();
+    return t;
+  }
+
+  private scan(): Token {
+    const text = this.text;
+    const n = text.length;
+    let i = this.i;
+    while (i < n && (text[i] === ' ' || text[i] === '\t')) i++;
+    if (i >= n || text[i] === '#') {
+      this.i = n;
+      return { kind: 'end', text: '', col: n + 1 };
+    }
     const c = text[i] as string;
-    if (c === ' ' || c === '\t') {
+    const start = i;
+    if (isIdentStart(c)) {
       i++;
-      continue;
+      while (i < n && isIdentPart(text[i] as string)) i++;
+      this.i = i;
+      return { kind: 'ident', text: text.slice(start, i), col: start + 1 };
     }
-    if (c === '#') break;
-    if (IDENT_START.test(c)) {
-      let j = i + 1;
-      while (j < n && IDENT_PART.test(text[j] as string)) j++;
-      toks.push({ kind: 'ident', text: text.slice(i, j), col: i + 1 });
-      i = j;
-      continue;
-    }
-    if ((c >= '0' && c <= '9') || c === '.') {
-      const m = NUMBER_RE.exec(text.slice(i, Math.min(n, i + 400)));
-      if (!m) fail(line, i + 1, `malformed number`);
-      const j = i + m[0].length;
-      if (j < n && IDENT_PART.test(text[j] as string)) fail(line, j + 1, `unexpected character '${text[j]}' after a number`);
-      toks.push({ kind: 'number', text: m[0], col: i + 1 });
-      i = j;
-      continue;
+    if (isDigit(c) || c === '.') {
+      // digits [. digits] [e [+-] digits], or . digits [e ...]
+      while (i < n && isDigit(text[i] as string)) i++;
+      const intDigits = i - start;
+      if (text[i] === '.') {
+        i++;
+        const from = i;
+        while (i < n && isDigit(text[i] as string)) i++;
+        if (intDigits === 0 && i === from) fail(this.line, start + 1, `malformed number '.'`);
+      }
+      if (text[i] === 'e' || text[i] === 'E') {
+        let j = i + 1;
+        if (text[j] === '+' || text[j] === '-') j++;
+        const from = j;
+        while (j < n && isDigit(text[j] as string)) j++;
+        if (j === from) fail(this.line, start + 1, `malformed number ${quoteText(text.slice(start, j))}: the exponent has no digits`);
+        i = j;
+      }
+      if (i < n && (isIdentPart(text[i] as string) || text[i] === '.')) {
+        fail(this.line, i + 1, `unexpected character '${text[i]}' after a number`);
+      }
+      this.i = i;
+      return { kind: 'number', text: text.slice(start, i), col: start + 1 };
     }
     if (PUNCT.has(c)) {
-      toks.push({ kind: 'punct', text: c, col: i + 1 });
-      i++;
-      continue;
+      this.i = i + 1;
+      return { kind: 'punct', text: c, col: start + 1 };
     }
     const code = c.charCodeAt(0);
     const shown = code < 32 || code > 126 ? `\\u${code.toString(16).padStart(4, '0')}` : c;
-    fail(line, i + 1, `unexpected character '${shown}'`);
+    fail(this.line, start + 1, `unexpected character '${shown}'`);
   }
-  toks.push({ kind: 'end', text: '', col: n + 1 });
-  return toks;
 }
 
 class LineParser {
-  private i = 0;
   constructor(
-    private readonly toks: Token[],
+    private readonly lex: LineLexer,
     private readonly line: number,
   ) {}
 
   peek(offset = 0): Token {
-    return this.toks[Math.min(this.i + offset, this.toks.length - 1)] as Token;
+    return this.lex.peek(offset);
   }
   next(): Token {
-    const t = this.peek();
-    if (this.i < this.toks.length - 1) this.i++;
-    return t;
+    return this.lex.next();
   }
   pos(t: Token): Pos {
     return { line: this.line, col: t.col };
@@ -100,7 +142,7 @@ class LineParser {
   expectIdent(what: string): Token {
     const t = this.next();
     if (t.kind !== 'ident') fail(this.line, t.col, `expected ${what}, found ${describe(t)}`);
-    if (t.text === 'def' || t.text === 'return') fail(this.line, t.col, `'${t.text}' is a keyword, expected ${what}`);
+    if (KEYWORDS.has(t.text)) fail(this.line, t.col, `'${t.text}' is a keyword, expected ${what}`);
     return t;
   }
   expectEnd(): void {
@@ -143,7 +185,7 @@ class LineParser {
 
 function parseNumber(t: Token, line: number): number {
   const v = Number(t.text);
-  if (!Number.isFinite(v)) fail(line, t.col, `number '${t.text}' is not finite`);
+  if (!Number.isFinite(v)) fail(line, t.col, `number ${quoteText(t.text)} is too large (not a finite double)`);
   return v;
 }
 
@@ -156,7 +198,9 @@ export interface ParseResult {
 
 /** Parse one program. Throws DslError (code 'syntax') at the first error. */
 export function parseProgramDetailed(source: string): ParseResult {
-  const lines = source.split('\n');
+  // A byte-order mark some editors write is not part of the program (columns are counted without it).
+  const lines = (source.charCodeAt(0) === 0xfeff ? source.slice(1) : source).split('\n');
+  let lastContentLine = 0;
   let name: string | undefined;
   let inputs: string[] = [];
   let inputPositions: Pos[] = [];
@@ -173,8 +217,8 @@ export function parseProgramDetailed(source: string): ParseResult {
     let start = 0;
     while (start < text.length && (text[start] === ' ' || text[start] === '\t')) start++;
     if (start === text.length || text[start] === '#') continue;
-    const toks = tokenize(text, lineNo, start);
-    const p = new LineParser(toks, lineNo);
+    lastContentLine = lineNo;
+    const p = new LineParser(new LineLexer(text, lineNo, start), lineNo);
 
     if (name === undefined) {
       const kw = p.next();
@@ -194,7 +238,7 @@ export function parseProgramDetailed(source: string): ParseResult {
     if (outputs !== undefined) {
       fail(lineNo, start + 1, `unexpected statement after 'return' (the return must be the last statement)`);
     }
-    if (start === 0) fail(lineNo, 1, `expected an indented statement in the body of '${name}'`);
+    if (start === 0) fail(lineNo, 1, `expected an indented statement in the body of ${quoteText(name)}`);
     const first = p.peek();
     if (first.kind === 'ident' && first.text === 'return') {
       p.next();
@@ -206,7 +250,7 @@ export function parseProgramDetailed(source: string): ParseResult {
       continue;
     }
     const target = p.expectIdent('a variable to assign');
-    p.expectPunct('=', `'=' after '${target.text}'`);
+    p.expectPunct('=', `'=' after ${quoteText(target.text)}`);
     const head = p.peek();
     let stmt: Statement;
     if (head.kind === 'ident' && p.peek(1).kind === 'punct' && p.peek(1).text === '(') {
@@ -217,7 +261,8 @@ export function parseProgramDetailed(source: string): ParseResult {
       if (!(p.peek().kind === 'punct' && p.peek().text === ')')) {
         args.push(p.operand('an argument (a variable or a number)'));
         while (p.peek().kind === 'punct' && p.peek().text === ',') {
-          p.next();
+          const comma = p.next();
+          if (args.length >= MAX_CALL_ARGS) fail(lineNo, comma.col, `too many arguments in a call (more than ${MAX_CALL_ARGS})`);
           args.push(p.operand('an argument (a variable or a number)'));
         }
       }
@@ -245,8 +290,9 @@ export function parseProgramDetailed(source: string): ParseResult {
     throw new DslError([
       {
         code: 'missing-return',
-        message: `missing 'return' at the end of '${name}'`,
-        pos: { line: lines.length, col: 1 },
+        message: `missing 'return' at the end of ${quoteText(name)}`,
+        // where the return should have been: the line after the last statement
+        pos: { line: lastContentLine + 1, col: 1 },
       },
     ]);
   }
@@ -257,6 +303,8 @@ export function parseProgramDetailed(source: string): ParseResult {
     outputs,
     ...(defPos ? { pos: defPos } : {}),
     ...(returnPos ? { returnPos } : {}),
+    inputPositions,
+    outputPositions,
   };
   return { program, inputPositions, outputPositions };
 }
