@@ -21,13 +21,30 @@ export class Rng {
   /** A spare standard normal from the last Box-Muller pair. */
   private spare: number | null = null;
 
+  /**
+   * A seed is any safe integer (seeds beyond 32 bits mix in their high word instead of wrapping onto
+   * a 32-bit seed); a state is four 32-bit words, not all zero.
+   */
   constructor(seedOrState: number | RngState) {
     if (typeof seedOrState === 'number') {
-      const sm = splitmix32(seedOrState);
+      const seed = seedOrState;
+      if (!Number.isSafeInteger(seed)) throw new RangeError(`Rng seed must be a safe integer, got ${seed}`);
+      const sm = splitmix32(seed >>> 0);
       this.s = [sm(), sm(), sm(), sm()];
+      const hi = Math.floor(seed / 4294967296);
+      if (hi !== 0 && hi !== -1) {
+        const smHi = splitmix32((hi >>> 0) ^ 0x5bd1e995);
+        for (let i = 0; i < 4; i++) this.s[i] = (this.s[i]! ^ smHi()) >>> 0;
+      }
       if (this.s.every((x) => x === 0)) this.s[0] = 1;
     } else {
-      this.s = [...seedOrState] as RngState;
+      const st = seedOrState;
+      if (!Array.isArray(st) || st.length !== 4 || !st.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) {
+        throw new RangeError('Rng state must be four unsigned 32-bit integers');
+      }
+      // the all-zero state is a fixed point of xoshiro: it would return 0 forever
+      if (st.every((x) => x === 0)) throw new RangeError('Rng state must not be all zero');
+      this.s = [...st] as RngState;
     }
   }
 
@@ -54,7 +71,7 @@ export class Rng {
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    if (!(n >= 1)) throw new RangeError(`Rng.int needs n >= 1, got ${n}`);
+    if (!(n >= 1) || !Number.isFinite(n)) throw new RangeError(`Rng.int needs a finite n >= 1, got ${n}`);
     return Math.floor(this.next() * n);
   }
 
@@ -86,7 +103,10 @@ export class Rng {
   /** Index drawn with probability proportional to weights (all >= 0, sum > 0). */
   weighted(weights: readonly number[]): number {
     let total = 0;
-    for (const w of weights) total += w;
+    for (const w of weights) {
+      if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`Rng.weighted needs finite weights >= 0, got ${w}`);
+      total += w;
+    }
     if (!(total > 0)) throw new RangeError('Rng.weighted needs a positive total weight');
     let r = this.next() * total;
     for (let i = 0; i < weights.length; i++) {
@@ -106,13 +126,14 @@ export class Rng {
     return items;
   }
 
-  /** Snapshot for storage; the spare normal is dropped on purpose only if absent. */
+  /** Snapshot for storage: the four state words and the pending spare normal, so a resumed stream is exact. */
   getState(): { s: RngState; spare: number | null } {
     return { s: [...this.s] as RngState, spare: this.spare };
   }
 
   static fromState(state: { s: RngState; spare: number | null }): Rng {
     const r = new Rng(state.s);
+    if (state.spare !== null && typeof state.spare !== 'number') throw new RangeError('Rng state: spare must be a number or null');
     r.spare = state.spare;
     return r;
   }
