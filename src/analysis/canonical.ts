@@ -1,0 +1,182 @@
+/**
+ * Canonical form of a (simplified) dataflow graph: a content hash per node (inputs by position,
+ * constants by their bits, ops by name and argument hashes, operands of commutative ops unordered),
+ * a fixed statement order (depth-first from the outputs, arguments in canonical order), and names
+ * t1, t2, ... in order of definition. Two graphs with the same canonical dataflow print the same.
+ */
+import type { Arg, Program, Statement } from '../dsl/ast.ts';
+import { CONST, Graph, INPUT, isCommutative, OP, OP_SPECS } from './graph.ts';
+
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A 64-bit hash as two 32-bit lanes; `add` folds one 32-bit word into both. */
+export class Hash64 {
+  a = 0x243f6a88;
+  b = 0x85a308d3;
+  add(x: number): this {
+    this.a = fmix((Math.imul(this.a, 0x9e3779b1) ^ x) >>> 0);
+    this.b = fmix((Math.imul(this.b ^ 0x7f4a7c15, 0x27d4eb2f) + x) >>> 0);
+    return this;
+  }
+  hex(): string {
+    return hex8(this.a) + hex8(this.b);
+  }
+}
+
+function hex8(x: number): string {
+  return (x >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Content hash of every node (two lanes per node). */
+export interface NodeHashes {
+  readonly a: Uint32Array;
+  readonly b: Uint32Array;
+}
+
+export function nodeHashes(g: Graph): NodeHashes {
+  const n = g.size;
+  const A = new Uint32Array(n);
+  const B = new Uint32Array(n);
+  const h = new Hash64();
+  for (let i = 0; i < n; i++) {
+    const op = g.op[i] as number;
+    h.a = 0x243f6a88;
+    h.b = 0x85a308d3;
+    if (op === INPUT) h.add(0xa11ce).add(g.value[i] as number);
+    else if (op === CONST) {
+      F64[0] = g.value[i] as number;
+      h.add(0xc0de).add(U32[0] as number).add(U32[1] as number);
+    } else {
+      h.add(op + 1);
+      const args = g.args[i] as readonly number[];
+      if (args.length === 2 && isCommutative(op)) {
+        const x = args[0] as number;
+        const y = args[1] as number;
+        const first = lessHash(A, B, x, y) ? x : y;
+        const second = first === x ? y : x;
+        h.add(A[first] as number).add(B[first] as number).add(A[second] as number).add(B[second] as number);
+      } else for (const c of args) h.add(A[c] as number).add(B[c] as number);
+    }
+    A[i] = h.a;
+    B[i] = h.b;
+  }
+  return { a: A, b: B };
+}
+
+function lessHash(A: Uint32Array, B: Uint32Array, x: number, y: number): boolean {
+  const ax = A[x] as number;
+  const ay = A[y] as number;
+  return ax !== ay ? ax < ay : (B[x] as number) <= (B[y] as number);
+}
+
+/** Hash of a whole program: slot count and the hash of each output, in order. */
+export function outputsHash(g: Graph, hashes: NodeHashes, outputs: readonly number[]): string {
+  const h = new Hash64();
+  h.add(g.inputCount);
+  for (const o of outputs) h.add(hashes.a[o] as number).add(hashes.b[o] as number);
+  return h.hex();
+}
+
+/** Arguments of a node in canonical order: commutative operands by hash, constants last. */
+export function canonicalArgs(g: Graph, hashes: NodeHashes, n: number): readonly number[] {
+  const args = g.args[n] as readonly number[];
+  if (args.length !== 2 || !isCommutative(g.op[n] as number)) return args;
+  const x = args[0] as number;
+  const y = args[1] as number;
+  const cx = g.op[x] === CONST;
+  const cy = g.op[y] === CONST;
+  if (cx !== cy) return cx ? [y, x] : args;
+  return lessHash(hashes.a, hashes.b, x, y) ? args : [y, x];
+}
+
+/** Op nodes in canonical statement order: depth-first post-order from the outputs. */
+export function canonicalOrder(g: Graph, hashes: NodeHashes, outputs: readonly number[]): number[] {
+  const seen = new Uint8Array(g.size);
+  const order: number[] = [];
+  const visit = (root: number): void => {
+    // Iterative post-order: a frame is (node, next argument index).
+    const stack: number[] = [root, 0];
+    while (stack.length > 0) {
+      const top = stack.length - 2;
+      const n = stack[top] as number;
+      const k = stack[top + 1] as number;
+      if (k === 0) {
+        if (seen[n] !== 0 || g.op[n] === INPUT || g.op[n] === CONST) {
+          seen[n] = 1;
+          stack.length = top;
+          continue;
+        }
+      }
+      const args = canonicalArgs(g, hashes, n);
+      if (k < args.length) {
+        stack[top + 1] = k + 1;
+        const c = args[k] as number;
+        if (seen[c] === 0) stack.push(c, 0);
+        continue;
+      }
+      seen[n] = 1;
+      order.push(n);
+      stack.length = top;
+    }
+  };
+  for (const o of outputs) visit(o);
+  return order;
+}
+
+/** A prefix for temporaries that no input name can collide with. */
+function tempPrefix(inputs: readonly string[]): string {
+  let prefix = 't';
+  for (;;) {
+    let clash = false;
+    for (const name of inputs) {
+      if (name.length > prefix.length && name.startsWith(prefix)) {
+        let digits = true;
+        for (let i = prefix.length; i < name.length; i++) {
+          const c = name.charCodeAt(i);
+          if (c < 48 || c > 57) digits = false;
+        }
+        if (digits) clash = true;
+      }
+    }
+    if (!clash) return prefix;
+    prefix += '_';
+  }
+}
+
+/**
+ * The canonical program of a graph. Inputs keep their names (and positions); an output that is a
+ * constant is written `tK = c * 1`, since a return lists names only.
+ */
+export function toProgram(g: Graph, outputs: readonly number[], inputs: readonly string[], name: string, hashes: NodeHashes = nodeHashes(g)): Program {
+  const order = canonicalOrder(g, hashes, outputs);
+  const prefix = tempPrefix(inputs);
+  const names: string[] = new Array(g.size);
+  for (let i = 0; i < g.inputCount; i++) names[i] = inputs[i] as string;
+  const statements: Statement[] = [];
+  let next = 1;
+  const argOf = (n: number): Arg => (g.op[n] === CONST ? { kind: 'num', value: g.value[n] as number } : { kind: 'var', name: names[n] as string });
+  for (const n of order) {
+    const target = prefix + next++;
+    names[n] = target;
+    statements.push({ target, op: (OP_SPECS[g.op[n] as number] as { name: string }).name, args: canonicalArgs(g, hashes, n).map(argOf) });
+  }
+  const outs: string[] = [];
+  for (const o of outputs) {
+    if (g.op[o] === CONST) {
+      const target = prefix + next++;
+      statements.push({ target, op: OP_SPECS[OP.mul]!.name, args: [{ kind: 'num', value: g.value[o] as number }, { kind: 'num', value: 1 }] });
+      outs.push(target);
+    } else outs.push(names[o] as string);
+  }
+  return { name, inputs: [...inputs], statements, outputs: outs };
+}
