@@ -6,8 +6,12 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.ts';
 import * as check from './commands/check.ts';
 import * as fmt from './commands/fmt.ts';
+import * as lineage from './commands/lineage.ts';
+import * as runs from './commands/runs.ts';
+import * as show from './commands/show.ts';
+import * as top from './commands/top.ts';
 
-const COMMANDS: { register(program: Command): void }[] = [check, fmt];
+const COMMANDS: { register(program: Command): void }[] = [check, fmt, runs, top, show, lineage];
 
 export function buildProgram(): Command {
   const program = new Command();
