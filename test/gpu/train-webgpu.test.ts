@@ -1,0 +1,52 @@
+/**
+ * Short digits-mlp trainings on webgpu-software (lavapipe) give the same losses as on wasm: the
+ * proxy trainer's results do not depend on which of the two backends ran them. SGD and Lion are
+ * compared (Adam-like rules amplify float32 rounding through m / sqrt(v) and drift apart after a few
+ * steps on any two backends). Skipped, with the reason printed, when lavapipe is not installed.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { initBackend, type BackendName } from '../../src/proxy/backend.ts';
+import { atFidelity, loadTaskSpec } from '../../src/proxy/tasks/index.ts';
+import { trainProgram } from '../../src/proxy/train.ts';
+import type { TaskSpec, TrainResult } from '../../src/proxy/types.ts';
+import { lavapipeSkipReason } from './lavapipe.ts';
+
+const STEPS = 60;
+
+/** digits-mlp as the search runs it, shortened, with the training loss recorded at every step. */
+function shortTask(): TaskSpec {
+  const spec = atFidelity(loadTaskSpec('digits-mlp'), 1);
+  return { ...spec, steps: STEPS, curvePoints: STEPS };
+}
+
+async function trainOn(backend: BackendName, programName: string): Promise<TrainResult> {
+  const { tf, description } = await initBackend(backend);
+  const program = readFileSync(`search-spaces/programs/${programName}.prog`, 'utf8');
+  const spec = shortTask();
+  return trainProgram({ tf, backend: description, program, spec, fidelity: 1, seed: spec.seed });
+}
+
+describe.skipIf(lavapipeSkipReason !== undefined)('digits-mlp training: webgpu-software against wasm', () => {
+  for (const programName of ['sgd', 'lion']) {
+    it(`${programName}: the same loss at every step and the same held-out loss`, async () => {
+      const onWasm = await trainOn('wasm', programName);
+      const onGpu = await trainOn('webgpu-software', programName);
+      expect(onGpu.backend).toMatch(/^webgpu on /);
+      expect(onWasm.status, onWasm.reason).toBe('ok');
+      expect(onGpu.status, onGpu.reason).toBe('ok');
+      expect(onGpu.lossCurve.map(([s]) => s)).toEqual(onWasm.lossCurve.map(([s]) => s));
+      expect(onWasm.lossCurve.length).toBe(STEPS);
+      let worst = 0;
+      onWasm.lossCurve.forEach(([, loss], i) => {
+        worst = Math.max(worst, Math.abs(loss - (onGpu.lossCurve[i] as readonly [number, number])[1]));
+      });
+      console.info(`${programName}: largest training-loss difference over ${STEPS} steps ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThanOrEqual(1e-5);
+      expect(Math.abs((onGpu.finalLoss as number) - (onWasm.finalLoss as number))).toBeLessThanOrEqual(1e-5);
+      expect(Math.abs((onGpu.initialLoss as number) - (onWasm.initialLoss as number))).toBeLessThanOrEqual(1e-5);
+      // Training did something: the loss fell on both.
+      expect(onWasm.finalLoss as number).toBeLessThan(onWasm.initialLoss as number);
+    });
+  }
+});
