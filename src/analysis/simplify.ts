@@ -110,7 +110,7 @@ function explain(p: Program, r: Reduced, events: readonly RewriteEvent[]): Simpl
   r.rawLiveness.liveSlots.forEach((live, i) => {
     const slot = p.inputs[2 + i] as string;
     const returned = p.outputs[1 + i] as string;
-    if (!live && returned !== slot) {
+    if (!live && r.raw.outputs[1 + i] !== 2 + i) {
       steps.push({ rule: 'dead-state', statement: null, line: p.returnPos?.line ?? null, before: `return ... ${returned} (state slot ${slot})`, after: `${slot} returned unchanged: no later call reads it before overwriting it` });
     }
   });
