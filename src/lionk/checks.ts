@@ -19,6 +19,7 @@ import { feasibleExcess, flatLayout, kFunctions, type FeasibleSet, type KEntry, 
 import { kEntryOf, kOptionsOf, type LionKParams } from './params.ts';
 import {
   compositeMinimizer,
+  hasCompositeMinimizer,
   quadGradient,
   quadLipschitz,
   quadValue,
@@ -188,6 +189,11 @@ function gradientSource(kind: GradientKind, q: BoxQuadratic, rng: Rng): (w: Floa
   };
 }
 
+/** SGD, signSGD and memoryless directions: b1 = b2 = 0, no state slot holds a momentum. */
+function stateless(params: LionKParams): boolean {
+  return params.b1 === 0 && params.b2 === 0;
+}
+
 function notApplicable(id: CheckId, name: string, detail: string): CheckResult {
   return { id, name, status: 'n/a', passed: false, measured: null, threshold: null, detail };
 }
@@ -251,12 +257,12 @@ export function checkOneStepReference(program: Program, params: LionKParams): Ch
       for (let i = 0; i < s.length; i++) e = Math.max(e, Math.abs((s[i] as number) - (want.m[i] as number)));
       bestSlot = Math.min(bestSlot, e);
     }
-    worstMomentum = Math.max(worstMomentum, Number.isNaN(bestSlot) ? Infinity : bestSlot);
+    if (!stateless(params)) worstMomentum = Math.max(worstMomentum, Number.isNaN(bestSlot) ? Infinity : bestSlot);
   }
   const detail =
     `largest |w' program - w' formula| / max(1, |w'|) over V1-V3 at their learning rates with lambda = ${params.lambda}` +
     (worst > 0 ? ` (worst: ${where})` : '') +
-    `; closest returned state slot to b2*m + (1 - b2)*g differs by ${fmt(worstMomentum)}`;
+    (stateless(params) ? '; no momentum (b1 = b2 = 0)' : `; closest returned state slot to b2*m + (1 - b2)*g differs by ${fmt(worstMomentum)}`);
   return verdict(id, name, Math.max(worst, worstMomentum), TOLERANCES.oneStep, detail);
 }
 
@@ -367,6 +373,7 @@ export function checkConstrainedOptimum(program: Program, params: LionKParams, o
   const rng = new Rng((opts.seed ?? 1) + 2);
   const r = 1 / params.lambda;
   const k = kFunctions(entry.id, kOptionsOf(params));
+  if (!hasCompositeMinimizer(k)) return notApplicable(id, name, `no independent solver for the ${entry.feasibleSet} set`);
   const runner = makeRunner(program, params, dim);
   const q = makeBoxQuadratic(rng, dim, params.lambda);
   const target = compositeMinimizer(k, q, params.lambda, runner.layout);
@@ -392,7 +399,7 @@ export function checkConstrainedOptimum(program: Program, params: LionKParams, o
     err,
     TOLERANCES.constrainedOptimum,
     `largest |w_T - x*| / (1/lambda) after ${steps} steps, eta decayed linearly from ${fmt(eta0)} to 0, on a ${dim}-D box quadratic; ` +
-      `x* computed independently (${k.kstar1 ? 'exact 1-D minimisation per coordinate' : 'projected gradient'}); ${active} of ${dim} coordinates on the bound`,
+      `x* computed independently (${entry.separable ? 'bisection on each coordinate\'s derivative' : 'projected gradient'}); ${active} of ${dim} coordinates on the bound`,
   );
 }
 
@@ -513,10 +520,11 @@ export function checkContinuousLyapunov(program: Program, params: LionKParams, o
     const m = Float64Array.from({ length: dim }, () => scale * rng.normal());
     const g = quadGradient(problem, x);
     const out = runOne(runner, x, g, stateOf(runner, m), s);
-    // Momentum velocity from the returned slot that moved like the b2 EMA (the first slot if none did).
-    let mNext = out.state[0] ?? m;
+    // Momentum velocity from the returned slot that moved like the b2 EMA (the first slot if none did);
+    // without momentum (b2 = 0) the "EMA" is g itself.
+    let mNext = stateless(params) ? g : (out.state[0] ?? m);
     let best = Infinity;
-    for (const slot of out.state) {
+    for (const slot of stateless(params) ? [] : out.state) {
       let e = 0;
       for (let i = 0; i < dim; i++) e = Math.max(e, Math.abs((slot[i] as number) - (b2 * (m[i] as number) + (1 - b2) * (g[i] as number))));
       if (e < best) {

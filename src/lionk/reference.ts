@@ -4,7 +4,7 @@
  * objective f(x) + (1/lambda) K*(lambda x) for the diagonal quadratic f = 1/2 sum a_i (x_i - c_i)^2,
  * computed without running any optimizer program.
  */
-import type { Layout } from '../dsl/ops.ts';
+import { makeLayout, type Layout } from '../dsl/ops.ts';
 import type { KFunctions } from './kfamily.ts';
 
 /** A diagonal ("box") quadratic f(x) = 1/2 sum a_i (x_i - c_i)^2. */
@@ -65,35 +65,22 @@ export function referenceStep(
   return { w: w2, m: m2 };
 }
 
-/** Golden-section minimisation of a convex function on [lo, hi]. */
-function goldenSection(phi: (x: number) => number, lo: number, hi: number, iterations = 200): number {
-  const invPhi = (Math.sqrt(5) - 1) / 2;
+/**
+ * The zero of a non-decreasing function on [lo, hi] by bisection (the ends when it does not change
+ * sign there): the minimiser of a 1-D convex function given its derivative, jumps included.
+ */
+function bisectDerivative(dphi: (x: number) => number, lo: number, hi: number): number {
+  if (!(dphi(lo) < 0)) return lo;
+  if (!(dphi(hi) > 0)) return hi;
   let a = lo;
   let b = hi;
-  let x1 = b - invPhi * (b - a);
-  let x2 = a + invPhi * (b - a);
-  let f1 = phi(x1);
-  let f2 = phi(x2);
-  for (let it = 0; it < iterations && b - a > 1e-15 * Math.max(1, Math.abs(a) + Math.abs(b)); it++) {
-    if (f1 <= f2) {
-      b = x2;
-      x2 = x1;
-      f2 = f1;
-      x1 = b - invPhi * (b - a);
-      f1 = phi(x1);
-    } else {
-      a = x1;
-      x1 = x2;
-      f1 = f2;
-      x2 = a + invPhi * (b - a);
-      f2 = phi(x2);
-    }
+  for (let it = 0; it < 2000; it++) {
+    const mid = a + (b - a) / 2;
+    if (mid <= a || mid >= b) break;
+    if (dphi(mid) < 0) a = mid;
+    else b = mid;
   }
-  // The ends are candidates too: a constrained optimum sits on the boundary.
-  const mid = (a + b) / 2;
-  let best = mid;
-  for (const x of [lo, hi]) if (phi(x) < phi(best)) best = x;
-  return best;
+  return a + (b - a) / 2;
 }
 
 function projectL2Ball(x: Float64Array, r: number, from = 0, to = x.length): void {
@@ -124,23 +111,28 @@ function projectL1Ball(x: Float64Array, r: number): void {
 
 /**
  * argmin_x f(x) + (1/lambda) K*(lambda x) for the diagonal quadratic f.
- * Separable K: the problem splits into one convex 1-D problem per coordinate, solved by golden-section
- * search on the Float64 conjugate. Ball constraints (l2, per-leaf l2, l1): projected gradient descent
+ * Separable K: the problem splits into one convex 1-D problem per coordinate, solved by bisection on
+ * its derivative a (t - c) + grad K*(lambda t) (the subgradient's jump at the bound included). Ball constraints (l2, per-leaf l2, l1): projected gradient descent
  * with step 1/L to a fixed point.
  */
+export function hasCompositeMinimizer(k: KFunctions): boolean {
+  return k.entry.separable || ['l2-ball', 'group-ball', 'l1-ball'].includes(k.entry.feasibleSet);
+}
+
 export function compositeMinimizer(k: KFunctions, q: BoxQuadratic, lambda: number, layout: Layout): Float64Array {
   const n = q.a.length;
   const r = 1 / lambda;
-  const kstar1 = k.kstar1;
-  if (kstar1) {
+  if (k.entry.separable) {
     const x = new Float64Array(n);
     const unconstrained = k.entry.feasibleSet === 'none';
+    const one = makeLayout([1]);
     for (let i = 0; i < n; i++) {
       const a = q.a[i] as number;
       const c = q.c[i] as number;
-      const phi = (t: number): number => 0.5 * a * (t - c) ** 2 + kstar1(lambda * t) / lambda;
+      // phi(t) = a (t - c)^2 / 2 + K*(lambda t) / lambda; phi'(t) = a (t - c) + grad K*(lambda t).
+      const dphi = (t: number): number => a * (t - c) + (k.gradKstar(Float64Array.of(lambda * t), one)[0] as number);
       const span = unconstrained ? Math.abs(c) + r : r;
-      x[i] = goldenSection(phi, -span, span);
+      x[i] = bisectDerivative(dphi, -span, span);
     }
     return x;
   }
