@@ -10,8 +10,9 @@ import * as lineage from './commands/lineage.ts';
 import * as runs from './commands/runs.ts';
 import * as show from './commands/show.ts';
 import * as top from './commands/top.ts';
+import * as analyze from './commands/analyze.ts';
 
-const COMMANDS: { register(program: Command): void }[] = [check, fmt, runs, top, show, lineage];
+const COMMANDS: { register(program: Command): void }[] = [check, fmt, runs, top, show, lineage, analyze];
 
 export function buildProgram(): Command {
   const program = new Command();
