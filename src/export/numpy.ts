@@ -59,8 +59,9 @@ export const NUMPY_OPS: Record<OpName, PyLowering> = {
   negative: infix(([a]) => `-${a}`),
   norm: {
     type: 'map',
-    expr: ([a]) => `np.full_like(${a}, np.sqrt(np.sum(${a} * ${a})))`,
+    expr: ([a]) => `_leaf_norm(${a})`,
     scalar: ([a]) => `np.abs(${a})`,
+    helpers: ['_leaf_norm'],
   },
 
   interp: infix(([x, y, w]) => `(1 - ${w}) * ${x} + ${w} * ${y}`),
@@ -89,13 +90,20 @@ const HELPERS: Record<string, string> = {
   _thresh_sign: `def _thresh_sign(x, e):
     a = np.abs(x)
     return np.where(a > e, np.sign(x), np.where(a <= e, 0.0, np.nan))[()]`,
+  _seq_sum: `def _seq_sum(parts):
+    # Adds one element at a time, leaf after leaf, in the order of the interpreter (np.sum adds pairwise):
+    # sums then agree to the last bit, which matters when a reduction feeds a cancellation.
+    return np.add.accumulate(np.concatenate([np.zeros(1)] + [np.ravel(x) for x in parts]))[-1]`,
+  _leaf_norm: `def _leaf_norm(x):
+    # Euclidean norm of one leaf, broadcast over that leaf
+    return np.full_like(x, np.sqrt(_seq_sum([x * x])))`,
   _sum_squares: `def _sum_squares(t):
     # over every leaf: the reductions of the language see all parameters at once
-    return sum(np.sum(x * x) for x in t)`,
+    return _seq_sum([x * x for x in t])`,
   _global_norm: `def _global_norm(t):
     return np.sqrt(_sum_squares(t))`,
   _dot: `def _dot(a, b):
-    return sum(np.sum(x * y) for x, y in zip(a, b))`,
+    return _seq_sum([x * y for x, y in zip(a, b)])`,
   _cosine_sim: `def _cosine_sim(a, b):
     return _dot(a, b) / (np.sqrt(_sum_squares(a)) * np.sqrt(_sum_squares(b)) + 1e-08)`,
   _clip: `def _clip(t, c):
@@ -114,6 +122,9 @@ const HELPERS: Record<string, string> = {
 };
 
 const HELPER_DEPS: Record<string, readonly string[]> = {
+  _leaf_norm: ['_seq_sum'],
+  _sum_squares: ['_seq_sum'],
+  _dot: ['_seq_sum'],
   _global_norm: ['_sum_squares'],
   _cosine_sim: ['_dot', '_sum_squares'],
   _clip: ['_global_norm'],

@@ -1,0 +1,205 @@
+/**
+ * Runs exported NumPy modules under python3 and the same programs in the Float64 interpreter, on the
+ * same inputs: weights as several leaves with real shapes, a gradient that depends on the weights
+ * (g = c * w + d + noise_t, the same IEEE operations in both), state carried over the steps.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Program } from '../../src/dsl/ast.ts';
+import { runSteps } from '../../src/dsl/interpret.ts';
+import { makeLayout } from '../../src/dsl/ops.ts';
+import { exportProgram } from '../../src/export/index.ts';
+import type { Rng } from '../../src/util/rng.ts';
+
+export interface PythonStatus {
+  readonly ok: boolean;
+  readonly reason: string;
+}
+
+let cached: PythonStatus | undefined;
+
+/** Whether python3 with numpy runs here (and why not). */
+export function numpyStatus(): PythonStatus {
+  if (cached) return cached;
+  const r = spawnSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' });
+  if (r.error) cached = { ok: false, reason: `python3 is not available (${r.error.message})` };
+  else if (r.status !== 0) cached = { ok: false, reason: `numpy is not importable by python3: ${r.stderr.trim().split('\n').pop()}` };
+  else cached = { ok: true, reason: `numpy ${r.stdout.trim()}` };
+  return cached;
+}
+
+export function python3Status(): PythonStatus {
+  const r = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return { ok: false, reason: 'python3 is not available' };
+  return { ok: true, reason: r.stdout.trim() };
+}
+
+export interface Case {
+  readonly program: Program;
+  /** Leaf shapes, as NumPy shapes ([] is a 0-d leaf). */
+  readonly shapes: readonly (readonly number[])[];
+  readonly w0: Float64Array;
+  readonly c: Float64Array;
+  readonly d: Float64Array;
+  readonly noise: readonly Float64Array[];
+  readonly lrs: readonly number[];
+}
+
+export interface Trajectory {
+  /** After each step: the weights and every state slot, flat. */
+  readonly steps: { readonly w: Float64Array; readonly state: readonly Float64Array[] }[];
+}
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Random inputs for a program, with some exact zeros and +-1 so that the ops' edge cases are hit. */
+export function makeCase(rng: Rng, program: Program, shapes: readonly (readonly number[])[], steps: number): Case {
+  const total = shapes.reduce((a, s) => a + sizeOf(s), 0);
+  const special = [0, 1, -1, 0.5, 2, -3];
+  const vec = (f: () => number): Float64Array => Float64Array.from({ length: total }, f);
+  const w0 = vec(() => (rng.next() < 0.15 ? rng.pick(special) : rng.normal()));
+  const c = vec(() => (rng.next() < 0.1 ? 0 : rng.uniform(0.5, 2)));
+  const d = vec(() => (rng.next() < 0.15 ? 0 : 0.5 * rng.normal()));
+  const noise = Array.from({ length: steps }, () => vec(() => (rng.next() < 0.2 ? 0 : 0.1 * rng.normal())));
+  const lrs = Array.from({ length: steps }, (_, t) => (t === 0 ? 1 : rng.uniform(0.1, 1)));
+  return { program, shapes, w0, c, d, noise, lrs };
+}
+
+export function interpreterTrajectory(k: Case): Trajectory {
+  const layout = makeLayout(k.shapes.map(sizeOf));
+  const steps: Trajectory['steps'] = [];
+  runSteps(k.program, {
+    layout,
+    w0: k.w0,
+    steps: k.noise.length,
+    gradient: (w, t) => {
+      const n = k.noise[t] as Float64Array;
+      const g = new Float64Array(w.length);
+      for (let i = 0; i < w.length; i++) g[i] = (k.c[i] as number) * (w[i] as number) + (k.d[i] as number) + (n[i] as number);
+      return g;
+    },
+    schedule: (t) => k.lrs[t] as number,
+    onStep: (_t, w, state) => steps.push({ w: Float64Array.from(w), state: state.map((s) => Float64Array.from(s)) }),
+  });
+  return { steps };
+}
+
+const RUNNER = String.raw`
+import importlib.util, json, sys
+import numpy as np
+
+def leaves(flat, shapes):
+    out, i = [], 0
+    for s in shapes:
+        n = int(np.prod(s)) if len(s) else 1
+        out.append(np.array(flat[i:i + n], dtype=np.float64).reshape(s))
+        i += n
+    return out
+
+def enc(arrays):
+    return [repr(float(v)) for a in arrays for v in np.ravel(a)]
+
+cases = json.load(open(sys.argv[1]))
+results = []
+for k, case in enumerate(cases):
+    try:
+        spec = importlib.util.spec_from_file_location('exported_%d' % k, case['module'])
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        shapes = [tuple(s) for s in case['shapes']]
+        w = leaves(case['w0'], shapes)
+        c = leaves(case['c'], shapes)
+        d = leaves(case['d'], shapes)
+        state = None
+        steps = []
+        for t, lr in enumerate(case['lrs']):
+            n = leaves(case['noise'][t], shapes)
+            g = [ci * wi + di + ni for ci, wi, di, ni in zip(c, w, d, n)]
+            w, state = mod.step(w, g, state, lr)
+            steps.append({'w': enc(w), 'state': [enc(s) for s in state]})
+        results.append({'steps': steps})
+    except Exception as e:
+        results.append({'error': '%s: %s' % (type(e).__name__, e)})
+json.dump(results, open(sys.argv[2], 'w'))
+`;
+
+const decode = (s: string): number => (s === 'nan' ? NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s));
+
+/** Exports every case's program to NumPy and runs them all in one python3 process. */
+export function numpyTrajectories(cases: readonly Case[]): (Trajectory | { error: string })[] {
+  const dir = mkdtempSync(join(tmpdir(), 'optsearch-export-'));
+  try {
+    const input = cases.map((k, i) => {
+      const module = join(dir, `program_${i}.py`);
+      writeFileSync(module, exportProgram(k.program, 'numpy'));
+      return {
+        module,
+        shapes: k.shapes,
+        w0: [...k.w0],
+        c: [...k.c],
+        d: [...k.d],
+        noise: k.noise.map((n) => [...n]),
+        lrs: k.lrs,
+      };
+    });
+    writeFileSync(join(dir, 'cases.json'), JSON.stringify(input));
+    writeFileSync(join(dir, 'runner.py'), RUNNER);
+    const r = spawnSync('python3', [join(dir, 'runner.py'), join(dir, 'cases.json'), join(dir, 'out.json')], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`python3 runner failed: ${r.stderr}`);
+    const out = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as (
+      | { steps: { w: string[]; state: string[][] }[] }
+      | { error: string }
+    )[];
+    return out.map((o) =>
+      'error' in o
+        ? o
+        : {
+            steps: o.steps.map((s) => ({
+              w: Float64Array.from(s.w.map(decode)),
+              state: s.state.map((x) => Float64Array.from(x.map(decode))),
+            })),
+          },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Below this, differences are last-bit differences of values of order 1 that cancelled (w - tanh(w)
+ * with V8's and NumPy's tanh one ulp apart reaches 1e-19 apart at 8e-11): not a semantic difference.
+ */
+export const ABS_FLOOR = 1e-15;
+
+/** Equal NaN / infinity pattern, finite values within a relative tolerance (plus ABS_FLOOR). */
+export function close(a: number, b: number, rel: number): boolean {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b;
+  return Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b)) + ABS_FLOOR;
+}
+
+/** The first difference between two trajectories, or undefined. */
+export function firstMismatch(expected: Trajectory, actual: Trajectory, rel: number): string | undefined {
+  if (expected.steps.length !== actual.steps.length) return `${actual.steps.length} steps, expected ${expected.steps.length}`;
+  for (let t = 0; t < expected.steps.length; t++) {
+    const e = expected.steps[t]!;
+    const a = actual.steps[t]!;
+    const pairs: [string, Float64Array, Float64Array | undefined][] = [
+      ['w', e.w, a.w],
+      ...e.state.map((s, i): [string, Float64Array, Float64Array | undefined] => [`state ${i}`, s, a.state[i]]),
+    ];
+    if (a.state.length !== e.state.length) return `step ${t}: ${a.state.length} state slots, expected ${e.state.length}`;
+    for (const [what, x, y] of pairs) {
+      if (!y || y.length !== x.length) return `step ${t} ${what}: ${y?.length} values, expected ${x.length}`;
+      for (let i = 0; i < x.length; i++) {
+        if (!close(x[i]!, y[i]!, rel)) return `step ${t} ${what}[${i}]: numpy ${y[i]}, interpreter ${x[i]}`;
+      }
+    }
+  }
+  return undefined;
+}
