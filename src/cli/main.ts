@@ -6,13 +6,15 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.ts';
 import * as check from './commands/check.ts';
 import * as fmt from './commands/fmt.ts';
+import * as simplifyCommand from './commands/simplify.ts';
+import * as hashCommand from './commands/hash.ts';
 import * as lineage from './commands/lineage.ts';
 import * as runs from './commands/runs.ts';
 import * as show from './commands/show.ts';
 import * as top from './commands/top.ts';
 import * as analyze from './commands/analyze.ts';
 
-const COMMANDS: { register(program: Command): void }[] = [check, fmt, runs, top, show, lineage, analyze];
+const COMMANDS: { register(program: Command): void }[] = [check, fmt, runs, top, show, lineage, simplifyCommand, hashCommand, analyze];
 
 export function buildProgram(): Command {
   const program = new Command();
