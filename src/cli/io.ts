@@ -1,8 +1,8 @@
 /** Reading program files for the CLI, with one clear line per problem. */
 import { readFileSync, statSync } from 'node:fs';
 import type { Program } from '../dsl/ast.ts';
-import { checkProgram } from '../dsl/check.ts';
-import { DslError, formatDiagnostic } from '../dsl/errors.ts';
+import { checkProgram, type CheckResult } from '../dsl/check.ts';
+import { DslError, formatDiagnostic, type Diagnostic } from '../dsl/errors.ts';
 import { parseProgram } from '../dsl/parse.ts';
 import { CliError } from './errors.ts';
 
@@ -26,11 +26,22 @@ export function readTextFile(path: string, what = 'file'): string {
     throw new CliError(`${path}: cannot read: ${(e as Error).message}`);
   }
   if (buf.includes(0)) throw new CliError(`${path}: binary file (contains NUL bytes), expected a text ${what}`);
-  const text = buf.toString('utf8');
-  if (text.includes('\uFFFD') && !buf.includes(Buffer.from('\uFFFD', 'utf8'))) {
-    throw new CliError(`${path}: not valid UTF-8 text`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw new CliError(`${path}: not valid UTF-8 text, expected a text ${what}`);
   }
-  return text;
+}
+
+/**
+ * One line for a list of diagnostics: the first, with a count of the rest (the first error is the one
+ * to fix first; later ones are often its consequences).
+ */
+export function diagnosticsMessage(diagnostics: readonly Diagnostic[], file: string): string {
+  const first = diagnostics[0];
+  if (!first) return `${file}: invalid program`;
+  const more = diagnostics.length - 1;
+  return formatDiagnostic(first, file) + (more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : '');
 }
 
 /** Parse program text; parse errors become file:line:col messages. */
@@ -38,16 +49,22 @@ export function parseOrFail(text: string, file: string): Program {
   try {
     return parseProgram(text);
   } catch (e) {
-    if (e instanceof DslError) throw new CliError(e.diagnostics.map((d) => formatDiagnostic(d, file)).join('\n'));
+    if (e instanceof DslError) throw new CliError(diagnosticsMessage(e.diagnostics, file));
     throw e;
   }
+}
+
+/** Type-check a parsed program; problems become one file:line:col line. */
+export function checkOrFail(program: Program, file: string): CheckResult {
+  const r = checkProgram(program);
+  if (!r.ok) throw new CliError(diagnosticsMessage(r.diagnostics, file));
+  return r;
 }
 
 /** Read, parse and check a program file; any problem is a CliError naming file:line:col. */
 export function loadProgramFile(path: string): { program: Program; text: string } {
   const text = readTextFile(path, 'program file');
   const program = parseOrFail(text, path);
-  const r = checkProgram(program);
-  if (!r.ok) throw new CliError(r.diagnostics.map((d) => formatDiagnostic(d, path)).join('\n'));
+  checkOrFail(program, path);
   return { program, text };
 }

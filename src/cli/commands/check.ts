@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { checkProgram, variableKinds } from '../../dsl/check.ts';
-import { formatDiagnostic } from '../../dsl/errors.ts';
+import { variableKinds } from '../../dsl/check.ts';
 import { formatStatement } from '../../dsl/print.ts';
-import { CliError } from '../errors.ts';
-import { parseOrFail, readTextFile } from '../io.ts';
+import { checkOrFail, parseOrFail, readTextFile } from '../io.ts';
 
 export function register(program: Command): void {
   program
@@ -15,8 +13,7 @@ export function register(program: Command): void {
     .action((file: string, opts: { json?: boolean }) => {
       const text = readTextFile(file, 'program file');
       const p = parseOrFail(text, file);
-      const r = checkProgram(p);
-      if (!r.ok) throw new CliError(r.diagnostics.map((d) => formatDiagnostic(d, file)).join('\n'));
+      const r = checkOrFail(p, file);
       const kinds = variableKinds(p, r);
       if (opts.json) {
         console.log(
