@@ -176,7 +176,7 @@ describe.each(['wasm', 'cpu'] as const)('compiled ops match the interpreter on %
     const expected = step(prepare(program), { w: new Float64Array(g.length), g, state: [], lr: 1 }, lay).update as Float64Array;
     const out = tf.tidy(() => {
       const o = runLowered(tf, lowerProgram(program), { w: [tf.zeros([g.length])], g: [tf.tensor1d(Float32Array.from(g))], state: [], lr: 1 });
-      return tf.keep((o.update as { leaves: Tensor[] }).leaves[0] as Tensor);
+      return tf.keep((o.update as unknown as { leaves: Tensor[] }).leaves[0] as Tensor);
     });
     const actual = await out.data();
     out.dispose();

@@ -1,0 +1,114 @@
+/**
+ * Online teacher-student classification. Inputs x ~ N(0, I) in `inputs` dimensions; a fixed random
+ * tanh teacher (inputs-hidden-classes) gives class probabilities softmax(teacher(x)), and each training
+ * label is sampled from them, so the loss has an irreducible part (the teacher's entropy). Every step
+ * draws a fresh batch. The student is a relu MLP of the same shape. The held-out loss is the expected
+ * cross-entropy on a fixed set of samples (soft targets: the teacher's probabilities, i.e. the
+ * average over label draws), and lossFloor is the teacher's mean entropy on that set (the Bayes loss).
+ */
+import { Rng } from '../../util/rng.ts';
+import type { Tf } from '../backend.ts';
+import type { TaskSpec } from '../types.ts';
+import { accuracy, disposeAll, makeMlp, num, readPair, softCrossEntropy, softmaxCrossEntropy, type TaskInstance } from './common.ts';
+
+export interface Teacher {
+  readonly inputs: number;
+  readonly hidden: number;
+  readonly classes: number;
+  readonly w1: Float64Array;
+  readonly b1: Float64Array;
+  readonly w2: Float64Array;
+}
+
+export function makeTeacher(rng: Rng, inputs: number, hidden: number, classes: number, gain: number): Teacher {
+  const w1 = Float64Array.from({ length: inputs * hidden }, () => rng.normal() / Math.sqrt(inputs));
+  const b1 = Float64Array.from({ length: hidden }, () => 0.1 * rng.normal());
+  const w2 = Float64Array.from({ length: hidden * classes }, () => (gain * rng.normal()) / Math.sqrt(hidden));
+  return { inputs, hidden, classes, w1, b1, w2 };
+}
+
+/** Class probabilities of the teacher for one input (Float64). */
+export function teacherProbs(t: Teacher, x: ArrayLike<number>, out: Float64Array): void {
+  const h = new Float64Array(t.hidden);
+  for (let j = 0; j < t.hidden; j++) {
+    let s = t.b1[j] as number;
+    for (let i = 0; i < t.inputs; i++) s += (x[i] as number) * (t.w1[i * t.hidden + j] as number);
+    h[j] = Math.tanh(s);
+  }
+  let max = -Infinity;
+  for (let c = 0; c < t.classes; c++) {
+    let s = 0;
+    for (let j = 0; j < t.hidden; j++) s += (h[j] as number) * (t.w2[j * t.classes + c] as number);
+    out[c] = s;
+    max = Math.max(max, s);
+  }
+  let z = 0;
+  for (let c = 0; c < t.classes; c++) {
+    out[c] = Math.exp((out[c] as number) - max);
+    z += out[c] as number;
+  }
+  for (let c = 0; c < t.classes; c++) out[c] = (out[c] as number) / z;
+}
+
+export function buildTeacherStudent(tf: Tf, spec: TaskSpec, seed: number): TaskInstance {
+  const inputs = num(spec, 'inputs', 32);
+  const hidden = num(spec, 'hidden', 64);
+  const classes = num(spec, 'classes', 16);
+  const studentHidden = num(spec, 'studentHidden', hidden);
+  const heldOut = num(spec, 'heldOut', 5000);
+  // The teacher and the held-out set are fixed by problemSeed; the evaluation seed drives the rest.
+  const prob = new Rng(num(spec, 'problemSeed', 1));
+  const teacher = makeTeacher(prob, inputs, hidden, classes, num(spec, 'teacherGain', 4));
+  const p = new Float64Array(classes);
+  const hx = new Float32Array(heldOut * inputs);
+  const hp = new Float32Array(heldOut * classes);
+  const hy = new Int32Array(heldOut);
+  for (let n = 0; n < heldOut; n++) {
+    for (let i = 0; i < inputs; i++) hx[n * inputs + i] = prob.normal();
+    teacherProbs(teacher, hx.subarray(n * inputs, (n + 1) * inputs), p);
+    let best = 0;
+    for (let c = 0; c < classes; c++) {
+      hp[n * classes + c] = p[c] as number;
+      if ((p[c] as number) > (p[best] as number)) best = c;
+    }
+    hy[n] = best;
+  }
+  let entropy = 0;
+  for (const q of hp) if (q > 0) entropy -= q * Math.log(q);
+  const rng = new Rng(seed);
+  const student = makeMlp(tf, rng, [inputs, studentHidden, classes]);
+  const heldX = tf.tensor2d(hx, [heldOut, inputs]);
+  const heldP = tf.tensor2d(hp, [heldOut, classes]);
+  const batch = spec.batchSize;
+  const bx = new Float32Array(batch * inputs);
+  const by = new Int32Array(batch);
+  return {
+    params: student.params,
+    lossFloor: entropy / heldOut,
+    batchLoss() {
+      for (let n = 0; n < batch; n++) {
+        for (let i = 0; i < inputs; i++) bx[n * inputs + i] = rng.normal();
+        teacherProbs(teacher, bx.subarray(n * inputs, (n + 1) * inputs), p);
+        let u = rng.next();
+        let c = 0;
+        while (c < classes - 1 && u >= (p[c] as number)) {
+          u -= p[c] as number;
+          c++;
+        }
+        by[n] = c;
+      }
+      return softmaxCrossEntropy(tf, student.forward(tf.tensor2d(bx, [batch, inputs])), by, classes);
+    },
+    evaluate() {
+      // metric: agreement with the teacher's most likely class
+      return readPair(tf, () => {
+        const logits = student.forward(heldX);
+        return [softCrossEntropy(tf, logits, heldP), accuracy(tf, logits, hy)];
+      });
+    },
+    dispose() {
+      disposeAll([...student.params, heldX, heldP]);
+    },
+  };
+}
+
