@@ -13,8 +13,9 @@ import * as runs from './commands/runs.ts';
 import * as show from './commands/show.ts';
 import * as top from './commands/top.ts';
 import * as analyze from './commands/analyze.ts';
+import * as exportCommand from './commands/export.ts';
 
-const COMMANDS: { register(program: Command): void }[] = [check, fmt, runs, top, show, lineage, simplifyCommand, hashCommand, analyze];
+const COMMANDS: { register(program: Command): void }[] = [check, fmt, runs, top, show, lineage, simplifyCommand, hashCommand, analyze, exportCommand];
 
 export function buildProgram(): Command {
   const program = new Command();
