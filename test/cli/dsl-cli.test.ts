@@ -52,6 +52,19 @@ describe('optsearch check', () => {
     expect(lines.at(-1)).toBe('ok: 7 statements, 2 state slots');
   });
 
+  it('prints what docs/dsl.md shows for lion.prog', () => {
+    const doc = readFileSync('docs/dsl.md', 'utf8');
+    const marker = '    $ node bin/optsearch.mjs check search-spaces/programs/lion.prog\n';
+    const at = doc.indexOf(marker);
+    expect(at).toBeGreaterThan(0);
+    const shown: string[] = [];
+    for (const line of doc.slice(at + marker.length).split('\n')) {
+      if (!line.startsWith('    ')) break;
+      shown.push(line.slice(4));
+    }
+    expect(optsearch('check', LION).stdout).toBe(shown.join('\n') + '\n');
+  });
+
   it('--json gives the same kinds as data', () => {
     const r = optsearch('check', '--json', LION);
     expect(r.code).toBe(0);
