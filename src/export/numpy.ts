@@ -141,7 +141,7 @@ export const NUMPY_DIALECT: PyDialect = {
 
 export function exportNumpy(p: Program, title: string): string {
   const rule = emitRule(p, NUMPY_DIALECT);
-  const slots = rule.slotNames;
+  const slots = rule.slotLabels;
   const slotTuple = `(${slots.map(pyString).join(', ')}${slots.length === 1 ? ',' : ''})`;
   const newW = rule.scalarUpdate
     ? '        new_w = [np.asarray(x - update) for x in w]'

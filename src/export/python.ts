@@ -68,6 +68,8 @@ export interface PythonRule {
   readonly outputNames: readonly string[];
   /** Python names of the state slots (inputs between g and lr). */
   readonly slotNames: readonly string[];
+  /** The program's own names of the state slots (used as state keys, which need not be identifiers). */
+  readonly slotLabels: readonly string[];
   /** Whether the update is a Scalar (it then broadcasts over every weight). */
   readonly scalarUpdate: boolean;
   /**
@@ -161,6 +163,7 @@ export function emitRule(p: Program, dialect: PyDialect, indent = ''): PythonRul
     inputNames,
     outputNames,
     slotNames: inputNames.slice(2, -1),
+    slotLabels: p.inputs.slice(2, -1),
     scalarUpdate: kinds.get(p.outputs[0] as string) === 'scalar',
     passThrough: new Set(p.outputs.filter((o) => !assigned.has(o)).map(py)),
   };

@@ -149,7 +149,7 @@ export const TORCH_DIALECT: PyDialect = {
 export function exportPytorch(p: Program, label: string): string {
   const rule = emitRule(p, TORCH_DIALECT);
   const cls = pascalName(label);
-  const slots = rule.slotNames;
+  const slots = rule.slotLabels;
   const slotTuple = `(${slots.map(pyString).join(', ')}${slots.length === 1 ? ',' : ''})`;
   const applyUpdate = rule.scalarUpdate
     ? ['            for p in params:', '                p.sub_(update)']

@@ -107,6 +107,25 @@ describe('NumPy export matches the Float64 interpreter', () => {
     expect(live.size).toBeGreaterThan(OPS.length * 0.8);
   });
 
+  it.skipIf(!status.ok)('names that clash with Python (keywords, builtins, module names, underscores) keep their meaning', () => {
+    const p = parseProgram(
+      [
+        'def train(lambda, np, _state, x_, None):',
+        '  sum = interp(np, _state, 0.9)',
+        '  torch = sign(sum)',
+        '  self = global_norm(torch)',
+        '  rule = torch * None',
+        '  x_ = clip(lambda, self)',
+        '  step = rule + x_',
+        '  return step, sum, x_',
+        '',
+      ].join('\n'),
+    );
+    const rng = new Rng(11);
+    const cases = LAYOUTS.map((shapes) => makeCase(rng, p, shapes, STEPS));
+    expect(compareAll(cases)).toEqual([]);
+  });
+
   it.skipIf(!status.ok)('the shipped programs', () => {
     const rng = new Rng(5);
     const dir = 'search-spaces/programs';
