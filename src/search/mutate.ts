@@ -210,20 +210,24 @@ export function kindWeights(info: ParentInfo, space: SearchSpace): number[] {
 /**
  * One mutation of `parent`: a child that type-checks, stays within the space's limits and op list,
  * and has a different hash. Throws when no kind can apply, or after space.mutation.maxTries attempts.
+ * `parentHash` saves one hash call when the caller already knows hash(parent).
+ *
+ * With a hash blind to dead code (the structural hash), an insertion into a fresh variable is dead
+ * at birth and is retried; dead code still enters the genome when a later change stops its use.
  */
-export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: Program) => string): Mutation {
+export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: Program) => string, parentHash?: string): Mutation {
   const info = parentInfo(parent);
   const weights = kindWeights(info, space);
   if (!weights.some((w) => w > 0)) {
     throw new Error(`mutate: no mutation kind with a positive weight applies to a ${parent.statements.length}-statement program in space '${space.name}'`);
   }
-  const parentHash = hash(parent);
+  const before = parentHash ?? hash(parent);
   for (let attempt = 0; attempt < space.mutation.maxTries; attempt++) {
     const kind = MUTATION_KIND_NAMES[rng.weighted(weights)] as MutationKind;
     const made = MUTATION_KINDS[kind].apply(info, rng, space);
     if (made === undefined) continue;
     if (!checkProgram(made.child).ok) continue;
-    if (hash(made.child) === parentHash) continue;
+    if (hash(made.child) === before) continue;
     return { child: made.child, kind, detail: made.detail };
   }
   throw new Error(`mutate: no valid child with a new hash after ${space.mutation.maxTries} attempts`);
