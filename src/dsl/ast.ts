@@ -50,6 +50,14 @@ export interface Program {
   readonly outputPositions?: readonly Pos[];
 }
 
+/** Words the syntax reserves; they cannot name a program, an input or a variable. */
+export const KEYWORDS: ReadonlySet<string> = new Set(['def', 'return']);
+
+/** A name the parser reads back as one name: letters, digits and '_', not starting with a digit, not a keyword. */
+export function isIdentifier(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !KEYWORDS.has(name);
+}
+
 export const varArg = (name: string): VarArg => ({ kind: 'var', name });
 export const numArg = (value: number): NumArg => ({ kind: 'num', value });
 

@@ -9,7 +9,7 @@
  * Line-oriented and linear in the input size. Stops at the first error, which names line, column
  * and what was expected. Produces positions on every statement and argument.
  */
-import type { Arg, Pos, Program, Statement } from './ast.ts';
+import { KEYWORDS, type Arg, type Pos, type Program, type Statement } from './ast.ts';
 import { DslError, quoteText } from './errors.ts';
 import { opByInfix } from './ops.ts';
 
@@ -20,7 +20,6 @@ interface Token {
   col: number;
 }
 
-const KEYWORDS = new Set(['def', 'return']);
 const PUNCT = new Set(['(', ')', ',', '=', ':', '+', '-', '*', '/']);
 /** More arguments than any op takes by far; stops a pathological line from building a huge list. */
 export const MAX_CALL_ARGS = 64;

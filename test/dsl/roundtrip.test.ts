@@ -111,6 +111,27 @@ describe('formatNumber', () => {
   });
 });
 
+describe('printProgram refuses what would not read back', () => {
+  const base: Program = { name: 'train', inputs: ['w', 'g', 'lr'], statements: [{ target: 'u', op: 'sign', args: [varArg('g')] }], outputs: ['u'] };
+  const bad: [string, Program][] = [
+    ['a keyword as a variable', { ...base, statements: [{ target: 'return', op: 'sign', args: [varArg('g')] }], outputs: ['return'] }],
+    ['a name with a space', { ...base, statements: [{ target: 'u', op: 'sign', args: [varArg('g h')] }] }],
+    ['a name starting with a digit', { ...base, inputs: ['w', '2g', 'lr'] }],
+    ['an op that is not a name', { ...base, statements: [{ target: 'u', op: 'sign(g)#', args: [] }] }],
+    ['an empty program name', { ...base, name: '' }],
+    ['a NaN constant', { ...base, statements: [{ target: 'u', op: 'mul', args: [varArg('g'), numArg(NaN)] }] }],
+  ];
+  for (const [what, p] of bad) {
+    it(what, () => {
+      expect(() => printProgram(p)).toThrow(RangeError);
+    });
+  }
+  it('while an unknown op with a valid name prints and reads back (the checker reports it)', () => {
+    const p: Program = { ...base, statements: [{ target: 'u', op: 'frobnicate', args: [varArg('g'), numArg(2)] }] };
+    expect(programsEqual(parseProgram(printProgram(p)), p)).toBe(true);
+  });
+});
+
 describe('printed text is canonical', () => {
   it('comments, spacing, CRLF and infix/call spelling normalise to one text', () => {
     const a = parseProgram('# c\r\ndef train(w,g,m,lr):   # header\r\n\tx=add( g ,1.50)\r\n  m = interp(g,m,0.9)  # state\r\n  u = x*m\r\n  return u,m\r\n');
