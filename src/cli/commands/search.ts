@@ -1,0 +1,207 @@
+import type { Command } from 'commander';
+import { isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { TaskError } from '../../proxy/tasks/index.ts';
+import type { Fidelity } from '../../proxy/types.ts';
+import { resumeSearch, startSearch, type Progress, type SearchConfig, type SearchOutcome } from '../../runner/search.ts';
+import { SpaceError } from '../../search/space.ts';
+import { StoreError, type Store } from '../../store/db.ts';
+import { topPrograms } from '../../store/queries.ts';
+import { CliError } from '../errors.ts';
+import { fmtFitness, styleFor, table } from '../format.ts';
+import { DB_OPTION_HELP, openForWrite, resolveRun } from '../store-access.ts';
+import { availableParallelism } from 'node:os';
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < 1) throw new CliError(`--${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+/** "90", "90s", "10m", "2h" -> seconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(v.trim());
+  if (!m) throw new CliError(`--time must look like 90s, 10m or 2h, got '${v}'`);
+  const x = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  if (!(x > 0)) throw new CliError(`--time must be positive, got '${v}'`);
+  return x;
+}
+
+function fidelityList(v: string): Fidelity[] {
+  const out = v.split(',').map((s) => Number(s.trim()));
+  for (const f of out) if (f !== 10 && f !== 100 && f !== 1) throw new CliError(`--funnel-fidelities takes 1, 10 or 100, got '${v}'`);
+  return out as Fidelity[];
+}
+
+function fmtEta(p: Progress): string {
+  if (p.trained === 0) return '?';
+  const rest = ((p.budget - p.trained) * p.elapsedSeconds) / p.trained;
+  return rest < 90 ? `${Math.round(rest)}s` : `${Math.round(rest / 60)}m`;
+}
+
+export function progressLine(p: Progress): string {
+  const c = p.cache;
+  const rate = (t: keyof typeof c) => (c.structural.lookups === 0 ? '0' : ((100 * c[t].hits) / c.structural.lookups).toFixed(0));
+  const perS = p.elapsedSeconds > 0 ? (p.generated / p.elapsedSeconds).toFixed(1) : '0';
+  if (p.phase === 'warm-start') return `run ${p.runId}: training the warm start on every task...`;
+  if (p.phase === 'funnel') return `run ${p.runId}: search finished; re-evaluating the best candidates at higher fidelity (funnel)...`;
+  return (
+    `trained ${p.trained}/${p.budget}  generated ${p.generated} (${perS}/s)  best ${fmtFitness(p.best.fitness)} ${p.best.family} (#${p.best.programId})  ` +
+    `cache ${rate('structural')}%/${rate('fingerprint')}%/${rate('stored')}% (hash/fp/stored)  workers ${p.busyWorkers}/${p.workers}  eta ${fmtEta(p)}`
+  );
+}
+
+/** Progress on stderr: one rewritten line on a TTY, a line every 10 s otherwise. */
+function progressPrinter(): { print(p: Progress): void; end(): void } {
+  const tty = Boolean(process.stderr.isTTY);
+  let last = 0;
+  let lastPhase = '';
+  return {
+    print(p) {
+      const line = progressLine(p);
+      if (tty) process.stderr.write(`\r\u001b[2K${line}`);
+      else if (p.phase !== lastPhase || p.elapsedSeconds - last >= 10) {
+        last = p.elapsedSeconds;
+        process.stderr.write(line + '\n');
+      }
+      lastPhase = p.phase;
+    },
+    end() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+/** Ctrl-C: the first stops cleanly (in-flight evaluations finish), the second abandons them. */
+function interruptHandler(onHard: () => void): { stopped(): boolean; dispose(): void } {
+  let count = 0;
+  const handler = (): void => {
+    count++;
+    if (count === 1) process.stderr.write('\nstopping: finishing the evaluations in flight (Ctrl-C again to abandon them)\n');
+    else onHard();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    stopped: () => count > 0,
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+function printOutcome(store: Store, outcome: SearchOutcome, json: boolean): void {
+  const top = topPrograms(store, outcome.run.id, 10);
+  if (json) {
+    console.log(JSON.stringify({ run: outcome.run, status: outcome.status, finalists: outcome.finalists, top }, null, 2));
+    return;
+  }
+  const st = styleFor();
+  console.log(st.bold(`\nrun ${outcome.run.id} (${outcome.run.name}) ${outcome.status}: ${outcome.run.trained} trained, ${outcome.run.generated} generated`));
+  console.log(
+    table(
+      ['program', 'fitness', 'size', 'live', 'family', 'funnel'],
+      top.map((p) => [String(p.id), fmtFitness(p.fitness), String(p.size), String(p.liveSize ?? '-'), p.family ?? '-', outcome.finalists.includes(p.id) ? 'finalist' : '']),
+    ),
+  );
+  if (outcome.status === 'interrupted') console.log(`resume with: optsearch resume ${outcome.run.id}${store.path !== 'results/optsearch.sqlite' ? ` --db ${store.path}` : ''}`);
+  console.log(`inspect with: optsearch show <program>   (fitness: 1 = the AdamW baseline, higher is better)`);
+}
+
+function userError(e: unknown): never {
+  if (e instanceof SpaceError || e instanceof TaskError || e instanceof StoreError || e instanceof RangeError) throw new CliError(e.message);
+  throw e;
+}
+
+async function withRun(db: string | undefined, json: boolean, run: (store: Store, hooks: Parameters<typeof startSearch>[3]) => Promise<SearchOutcome>): Promise<void> {
+  const store = openForWrite(db);
+  const printer = progressPrinter();
+  let abandon: (() => void) | undefined;
+  const intr = interruptHandler(() => abandon?.());
+  abandon = () => {
+    // Second Ctrl-C: leave now; the run row says interrupted and resumes from its last arrival.
+    process.stderr.write('\nabandoning the evaluations in flight\n');
+    try {
+      const runs = store.db.prepare("UPDATE runs SET status = 'interrupted', status_reason = 'abandoned' WHERE status = 'running'");
+      runs.run();
+      store.close();
+    } finally {
+      process.exit(130);
+    }
+  };
+  try {
+    const outcome = await run(store, { onProgress: (p) => printer.print(p), shouldStop: () => intr.stopped() }).catch(userError);
+    printer.end();
+    printOutcome(store, outcome, json);
+    if (outcome.status === 'interrupted') process.exitCode = 130;
+  } finally {
+    intr.dispose();
+    store.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('search')
+    .description('run a regularized-evolution search for optimizer programs')
+    .option('--space <name|file>', 'search space: a name in search-spaces/ or a .json file', 'laptop')
+    .option('--tasks <list>', "proxy tasks or suites, comma-separated (default: the space's own)")
+    .option('--budget <n>', 'trained programs (cache hits are free)', '200')
+    .option('--time <duration>', 'wall-clock limit, e.g. 90s, 10m, 2h')
+    .option('--workers <n>', 'parallel training workers', String(availableParallelism()))
+    .option('--seed <n>', 'random seed (printed first; the same seed with --deterministic repeats a run)', '7')
+    .option('--backend <name>', 'tfjs backend: auto, gpu, webgpu, webgpu-software, node, wasm, cpu', 'auto')
+    .option('--name <name>', 'run name (unique; default <space>-<seed>-<id>)')
+    .option('--deterministic', 'evaluate in fixed batches so that one seed gives the same run')
+    .option('--funnel <n>', 'candidates re-evaluated at higher fidelity after the search (0: none)', '3')
+    .option('--funnel-fidelities <list>', 'fidelities of the funnel stages', '10')
+    .option('--db <path>', DB_OPTION_HELP)
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ optsearch search --space laptop --budget 100 --workers 2 --seed 7\n  $ optsearch search --space lion --tasks default --budget 2000 --time 2h --deterministic\n',
+    )
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const backend = String(opts['backend']);
+      if (backend !== 'auto' && !isBackendName(backend)) throw new CliError(`unknown backend '${backend}'`);
+      const seedText = String(opts['seed']);
+      if (!/^\d+$/.test(seedText)) throw new CliError(`--seed must be a non-negative integer, got '${seedText}'`);
+      const config: SearchConfig = {
+        space: String(opts['space']),
+        tasks: typeof opts['tasks'] === 'string' ? opts['tasks'] : null,
+        budget: positiveInt('budget', String(opts['budget'])),
+        timeLimitSeconds: typeof opts['time'] === 'string' ? parseDuration(opts['time']) : null,
+        workers: positiveInt('workers', String(opts['workers'])),
+        seed: Number(seedText),
+        deterministic: Boolean(opts['deterministic']),
+        backend: backend as BackendName | 'auto',
+        funnelEntrants: /^\d+$/.test(String(opts['funnel'])) ? Number(opts['funnel']) : (() => { throw new CliError(`--funnel must be a non-negative integer`); })(),
+        funnelFidelities: fidelityList(String(opts['funnel-fidelities'] ?? opts['funnelFidelities'] ?? '10')),
+      };
+      process.stderr.write(`seed ${config.seed}\n`);
+      await withRun(opts['db'] as string | undefined, Boolean(opts['json']), (store, hooks) => startSearch(store, config, opts['name'] as string | undefined, hooks));
+    });
+
+  program
+    .command('resume')
+    .description('continue an interrupted or killed search from its last arrival')
+    .argument('<run>', 'run id or name')
+    .option('--budget <n>', 'a new total budget of trained programs (to extend a finished run)')
+    .option('--db <path>', DB_OPTION_HELP)
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText('after', '\nExample:\n  $ optsearch resume 3\n')
+    .action(async (ref: string, opts: { budget?: string; db?: string; json?: boolean }) => {
+      const budget = opts.budget === undefined ? undefined : positiveInt('budget', opts.budget);
+      const probe = openForWrite(opts.db);
+      const run = resolveRun(probe, ref);
+      probe.close();
+      await withRun(opts.db, Boolean(opts.json), async (store, hooks) => {
+        try {
+          return await resumeSearch(store, run.id, hooks, budget === undefined ? {} : { budget });
+        } catch (e) {
+          if (e instanceof Error && /already done|has no saved state|changed since/.test(e.message)) throw new CliError(e.message);
+          throw e;
+        }
+      });
+    });
+}

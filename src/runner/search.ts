@@ -1,0 +1,541 @@
+/**
+ * A whole search, wired: the search space and evolution (src/search), analysis of every child
+ * (src/analysis), training on the worker pool (src/pool, src/proxy) and the lineage store
+ * (src/store). Every arrival is one transaction (lineage, population, evolution state, random state,
+ * cache counters), so a search killed at any moment resumes from its last arrival, and a finished
+ * evaluation is stored before its program arrives, so nothing trained is ever lost or trained twice.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Program } from '../dsl/ast.ts';
+import { parseProgram } from '../dsl/parse.ts';
+import { printProgram } from '../dsl/print.ts';
+import { recognizeFamily } from '../analysis/family.ts';
+import { structuralHash } from '../analysis/hash.ts';
+import { analyze } from '../analysis/simplify.ts';
+import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
+import type { BackendName } from '../proxy/backend.ts';
+import { BaselineCache, evaluateScored, FAILED_FITNESS, type ScoredResult } from '../proxy/fitness.ts';
+import { resolveTaskList } from '../proxy/tasks/index.ts';
+import type { EvalJob, Fidelity, TaskSpec, TrainResult } from '../proxy/types.ts';
+import { EvaluationCache, type CachedScore } from '../search/cache.ts';
+import { evolve, initialState, type Child, type EvolutionOptions, type EvolutionState, type Member, type Scored } from '../search/evolution.ts';
+import { runFunnel } from '../search/funnel.ts';
+import { mutate } from '../search/mutate.ts';
+import { loadSearchSpace, type SearchSpace } from '../search/space.ts';
+import type { Store } from '../store/db.ts';
+import {
+  addLineage,
+  addPopulationSnapshot,
+  createRun,
+  findEvaluation,
+  getCacheCounts,
+  getProgram,
+  getRun,
+  loadRunState,
+  recordBirthDeath,
+  recordEvaluation,
+  recordFunnelResult,
+  runIndividuals,
+  saveRunState,
+  setCacheCounts,
+  topPrograms,
+  updateRunStatus,
+  upsertProgram,
+  type EvaluationStatus,
+  type JsonValue,
+  type Run,
+} from '../store/queries.ts';
+import { Rng } from '../util/rng.ts';
+
+/** Seeds of the paired evaluations: the same for every candidate and every run, so results are shared. */
+export function evaluationSeeds(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+export interface SearchConfig {
+  /** Space name or path, as given. */
+  readonly space: string;
+  /** Task list ("default", "digits-mlp,charlm"); null: the space's own. */
+  readonly tasks: string | null;
+  /** Trained programs (cache hits do not count). */
+  readonly budget: number;
+  readonly timeLimitSeconds: number | null;
+  readonly workers: number;
+  readonly seed: number;
+  readonly deterministic: boolean;
+  readonly backend: BackendName | 'auto';
+  /** Funnel entrants (0 = no funnel) and the fidelities of its stages. */
+  readonly funnelEntrants: number;
+  readonly funnelFidelities: readonly Fidelity[];
+}
+
+export interface Progress {
+  readonly runId: number;
+  readonly trained: number;
+  readonly generated: number;
+  readonly budget: number;
+  readonly elapsedSeconds: number;
+  readonly best: { readonly fitness: number; readonly programId: number; readonly family: string };
+  readonly cache: EvaluationCache['counts'];
+  readonly busyWorkers: number;
+  readonly workers: number;
+  readonly phase: 'warm-start' | 'search' | 'funnel';
+}
+
+export interface SearchHooks {
+  onProgress?(p: Progress): void;
+  /** Polled between arrivals; true stops the search cleanly (the run is marked interrupted). */
+  shouldStop?(): boolean;
+  /** Evaluator override (tests): by default a piscina pool of `workers` threads. */
+  pool?: EvaluationPool;
+}
+
+export interface SearchOutcome {
+  readonly run: Run;
+  readonly status: 'done' | 'interrupted';
+  readonly finalists: readonly number[];
+}
+
+interface PersistedState {
+  readonly population: readonly Member[];
+  readonly best: Member;
+  readonly counters: EvolutionState['counters'];
+  readonly nextBirth: number;
+  readonly spaceDigest: string;
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function spaceDigest(space: SearchSpace): string {
+  return digest(readFileSync(space.file, 'utf8') + '\n' + space.warmStart.text);
+}
+
+/** The program with its update scaled by c: the same as running it at lr * c when lr enters linearly. */
+export function scaleUpdate(p: Program, c: number): Program {
+  if (c === 1) return p;
+  const update = p.outputs[0] as string;
+  return {
+    ...p,
+    statements: [...p.statements, { target: update, op: 'mul', args: [{ kind: 'var', name: update }, { kind: 'num', value: c }] }],
+  };
+}
+
+function storeStatus(s: TrainResult['status']): EvaluationStatus {
+  return s as EvaluationStatus;
+}
+
+function metricsOf(r: ScoredResult): { [k: string]: JsonValue } {
+  return {
+    initialLoss: r.initialLoss,
+    finalLoss: r.finalLoss,
+    metric: r.metric,
+    metricName: r.metricName,
+    baselineLoss: r.baselineLoss,
+    steps: r.steps,
+    lossCurve: r.lossCurve.map(([s, l]) => [s, Number.isFinite(l) ? l : null]),
+  };
+}
+
+/** Everything a search needs at run time, built once per process. */
+class SearchSession {
+  readonly space: SearchSpace;
+  readonly tasks: TaskSpec[];
+  readonly seeds: number[];
+  readonly cache: EvaluationCache;
+  readonly baselines = new BaselineCache();
+  private readonly programs = new Map<number, Program>();
+  private readonly families = new Map<number, string>();
+  private readonly inFlight = new Map<string, Promise<Scored>>();
+  private busy = 0;
+  private readonly t0 = performance.now();
+
+  constructor(
+    readonly store: Store,
+    readonly run: Run,
+    readonly config: SearchConfig,
+    readonly pool: EvaluationPool,
+    readonly hooks: SearchHooks,
+  ) {
+    this.space = loadSearchSpace(config.space);
+    this.tasks = resolveTaskList(config.tasks ?? this.space.tasks.join(','));
+    this.seeds = evaluationSeeds(this.space.seedsPerEvaluation);
+    this.cache = new EvaluationCache((hash, fp) => this.storedScore(hash, fp));
+  }
+
+  elapsed(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  /** Store a program (once per raw text) with its analysis; returns its id. */
+  saveProgram(p: Program): { id: number; hash: string; fingerprint: string } {
+    const a = analyze(p);
+    const family = recognizeFamily(p);
+    const params: Record<string, number> = {};
+    for (const [k, v] of Object.entries(family.hyperparameters)) if (typeof v === 'number') params[k] = v;
+    const id = upsertProgram(this.store, {
+      raw: printProgram(p),
+      size: p.statements.length,
+      canonical: printProgram(a.program),
+      structuralHash: a.hash,
+      fingerprint: a.fingerprint,
+      liveSize: a.program.statements.length,
+      family: family.family,
+      familyParams: params,
+    });
+    this.programs.set(id, p);
+    this.families.set(id, family.family);
+    return { id, hash: a.hash, fingerprint: a.fingerprint };
+  }
+
+  programOf(id: number): Program {
+    let p = this.programs.get(id);
+    if (!p) {
+      const rec = getProgram(this.store, id);
+      if (!rec) throw new Error(`program ${id} is missing from the store`);
+      p = parseProgram(rec.raw);
+      this.programs.set(id, p);
+      if (rec.family) this.families.set(id, rec.family);
+    }
+    return p;
+  }
+
+  familyOf(id: number): string {
+    if (!this.families.has(id)) this.programOf(id);
+    return this.families.get(id) ?? 'unknown';
+  }
+
+  /** Tier 3: every (task, seed, lr multiplier) of this configuration stored for an equivalent program. */
+  private storedScore(hash: string, fingerprint: string, fidelity: Fidelity = this.fidelity()): CachedScore | undefined {
+    for (const key of [{ structuralHash: hash }, { fingerprint }]) {
+      const perPair: number[] = [];
+      let sourceProgramId = -1;
+      for (const t of this.tasks) {
+        for (const seed of this.seeds) {
+          let best = -Infinity;
+          for (const lr of this.space.lrMultipliers) {
+            const e = findEvaluation(this.store, key, { task: t.name, fidelity, seed, lrMultiplier: lr });
+            if (!e) return undefined;
+            sourceProgramId = e.programId;
+            best = Math.max(best, e.fitness ?? FAILED_FITNESS);
+          }
+          perPair.push(best);
+        }
+      }
+      if (perPair.length > 0) return { fitness: perPair.reduce((a, b) => a + b, 0) / perPair.length, sourceProgramId };
+    }
+    return undefined;
+  }
+
+  fidelity(): Fidelity {
+    return this.space.fidelity as Fidelity;
+  }
+
+  /**
+   * Train a program on every task, seed and lr multiplier; store each evaluation as it finishes.
+   * Fitness = mean over (task, seed) of the best lr multiplier's fitness.
+   */
+  async scoreProgram(programId: number, fidelity: Fidelity): Promise<number> {
+    const program = this.programOf(programId);
+    const jobs: Promise<number>[] = [];
+    for (const spec of this.tasks) {
+      for (const seed of this.seeds) {
+        const perLr = this.space.lrMultipliers.map(async (lr) => {
+          const known = findEvaluation(this.store, { programId }, { task: spec.name, fidelity, seed, lrMultiplier: lr });
+          if (known) return known.fitness ?? FAILED_FITNESS;
+          const job: EvalJob = {
+            programText: printProgram(scaleUpdate(program, lr)),
+            task: spec.name,
+            fidelity,
+            seed,
+            backend: this.config.backend,
+            timeLimitSeconds: this.space.limits.timeoutSeconds * fidelity,
+          };
+          this.busy++;
+          let r: ScoredResult;
+          try {
+            r = await evaluateScored((j) => this.pool.evaluate(j), job, { cache: this.baselines, spec });
+          } finally {
+            this.busy--;
+          }
+          const fitness = r.fitness ?? FAILED_FITNESS;
+          recordEvaluation(this.store, {
+            programId,
+            task: spec.name,
+            fidelity,
+            seed,
+            lrMultiplier: lr,
+            fitness: r.fitness,
+            metrics: metricsOf(r),
+            status: storeStatus(r.status),
+            reason: r.reason === '' ? null : r.reason,
+            backend: r.backend,
+            seconds: r.seconds,
+            runId: this.run.id,
+          });
+          return fitness;
+        });
+        jobs.push(Promise.all(perLr).then((xs) => Math.max(...xs)));
+      }
+    }
+    const all = await Promise.all(jobs);
+    return all.reduce((a, b) => a + b, 0) / all.length;
+  }
+
+  /** Train unless an identical program (same structural hash) is already training: then share its result. */
+  trainChild(programId: number, hash: string, fingerprint: string): Promise<Scored> {
+    const twin = this.inFlight.get(hash);
+    if (twin) return twin.then((s) => ({ programId, fitness: s.fitness, source: 'structural' as const }));
+    const p = this.scoreProgram(programId, this.fidelity()).then((fitness) => {
+      this.cache.remember(hash, fingerprint, { fitness, sourceProgramId: programId });
+      this.inFlight.delete(hash);
+      return { programId, fitness, source: 'trained' as const };
+    });
+    this.inFlight.set(hash, p);
+    return p;
+  }
+
+  progress(state: EvolutionState, phase: Progress['phase']): Progress {
+    return {
+      runId: this.run.id,
+      trained: state.counters.trained,
+      generated: state.counters.generated,
+      budget: this.config.budget,
+      elapsedSeconds: this.elapsed(),
+      best: { fitness: state.best.fitness, programId: state.best.programId, family: this.familyOf(state.best.programId) },
+      cache: this.cache.counts,
+      busyWorkers: Math.min(this.busy, this.pool.size),
+      workers: this.pool.size,
+      phase,
+    };
+  }
+
+  persist(state: EvolutionState, rng: Rng): void {
+    const s: PersistedState = {
+      population: state.population,
+      best: state.best,
+      counters: state.counters,
+      nextBirth: state.nextBirth,
+      spaceDigest: spaceDigest(this.space),
+    };
+    saveRunState(this.store, this.run.id, {
+      rngState: rng.getState(),
+      evolutionState: s as unknown as JsonValue,
+      generated: state.counters.generated,
+      trained: state.counters.trained,
+      timings: { total: this.elapsed() },
+    });
+    setCacheCounts(this.store, this.run.id, this.cache.counts);
+  }
+}
+
+function evolutionOptions(config: SearchConfig, space: SearchSpace, parallelism: number): EvolutionOptions {
+  return {
+    populationSize: space.population.size,
+    tournamentSize: space.population.tournament,
+    parallelism,
+    deterministic: config.deterministic,
+    budget: config.budget,
+    maxGenerated: Math.max(10_000, config.budget * 200),
+    restartAfter: space.restart.afterWithoutImprovement ?? 0,
+  };
+}
+
+export function configToJson(c: SearchConfig): { [k: string]: JsonValue } {
+  return { ...c, funnelFidelities: [...c.funnelFidelities] };
+}
+
+/** Validates a configuration before anything is written; throws Error with one line. */
+export function validateConfig(c: SearchConfig): void {
+  if (!Number.isInteger(c.budget) || c.budget < 1) throw new RangeError(`budget must be a positive integer, got ${c.budget}`);
+  if (!Number.isInteger(c.workers) || c.workers < 1) throw new RangeError(`workers must be a positive integer, got ${c.workers}`);
+  if (!Number.isInteger(c.seed) || c.seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${c.seed}`);
+  if (c.timeLimitSeconds !== null && !(c.timeLimitSeconds > 0)) throw new RangeError(`time limit must be positive, got ${c.timeLimitSeconds}`);
+  if (!Number.isInteger(c.funnelEntrants) || c.funnelEntrants < 0) throw new RangeError(`funnel entrants must be a non-negative integer`);
+  const space = loadSearchSpace(c.space);
+  resolveTaskList(c.tasks ?? space.tasks.join(','));
+}
+
+async function drive(session: SearchSession, state: EvolutionState, rng: Rng): Promise<'done' | 'interrupted'> {
+  const { store, run, config, hooks, space } = session;
+  const deadline = config.timeLimitSeconds === null ? Infinity : config.timeLimitSeconds;
+  let stopped = false;
+  const shouldStop = (): boolean => {
+    if (!stopped && (hooks.shouldStop?.() || session.elapsed() > deadline)) stopped = true;
+    return stopped;
+  };
+  let lastReport = 0;
+  const report = (force = false): void => {
+    const t = session.elapsed();
+    if (force || t - lastReport >= 1) {
+      lastReport = t;
+      hooks.onProgress?.(session.progress(state, 'search'));
+    }
+  };
+
+  const childInfo = new Map<Child, { id: number; hash: string; fingerprint: string }>();
+  await evolve(state, evolutionOptions(config, space, session.pool.size), {
+    rng,
+    makeChild(parent: Member, r: Rng): Child | undefined {
+      let m;
+      try {
+        m = mutate(session.programOf(parent.programId), r, space, (p) => structuralHash(p));
+      } catch {
+        return undefined; // no valid child of this parent within the space's tries
+      }
+      const child: Child = { program: m.child, parent, mutation: m.kind, detail: m.detail };
+      childInfo.set(child, session.saveProgram(m.child));
+      return child;
+    },
+    lookup(child: Child): Scored | undefined {
+      const info = childInfo.get(child)!;
+      const hit = session.cache.lookup(info.hash, info.fingerprint);
+      return hit ? { programId: info.id, fitness: hit.fitness, source: hit.tier } : undefined;
+    },
+    train(child: Child): Promise<Scored> {
+      const info = childInfo.get(child)!;
+      return session.trainChild(info.id, info.hash, info.fingerprint);
+    },
+    onArrival(child: Child, scored: Scored, st: EvolutionState, died: Member | undefined): void {
+      childInfo.delete(child);
+      const birth = st.nextBirth - 1;
+      store.transaction(() => {
+        addLineage(store, run.id, {
+          birth,
+          programId: scored.programId,
+          parentBirth: child.parent.birth,
+          mutation: child.mutation,
+          detail: child.detail,
+          fitness: scored.fitness,
+          source: scored.source,
+        });
+        recordBirthDeath(store, run.id, { step: birth, birth, ...(died ? { died: died.birth } : {}) });
+        session.persist(st, rng);
+      });
+      report();
+    },
+    onRestart(st: EvolutionState): void {
+      store.transaction(() => {
+        addPopulationSnapshot(store, run.id, st.nextBirth - 1, st.population.map((m) => m.birth));
+        session.persist(st, rng);
+      });
+    },
+    shouldStop,
+  });
+  report(true);
+  return stopped ? 'interrupted' : 'done';
+}
+
+async function funnel(session: SearchSession, shouldStop: () => boolean): Promise<number[]> {
+  const { store, run, config } = session;
+  if (config.funnelEntrants === 0 || config.funnelFidelities.length === 0) return [];
+  const candidates = topPrograms(store, run.id, config.funnelEntrants * 5).map((p) => ({
+    programId: p.id,
+    hash: p.structuralHash ?? String(p.id),
+    searchFitness: p.fitness,
+  }));
+  const searchFitness = new Map(candidates.map((c) => [c.programId, c.searchFitness]));
+  const baselineId = session.saveProgram(session.space.warmStart.program).id;
+  const finalists = await runFunnel(candidates, { fidelities: config.funnelFidelities, entrants: config.funnelEntrants }, {
+    evaluate: (id, f) => session.scoreProgram(id, f as Fidelity),
+    // The baseline scores BASELINE_FITNESS by construction; evaluating the warm start is the honest
+    // reference when the warm start is not the baseline program.
+    baseline: (f) => session.scoreProgram(baselineId, f as Fidelity),
+    record: (r) =>
+      recordFunnelResult(store, run.id, {
+        programId: r.programId,
+        fidelity: r.fidelity,
+        fitness: Number.isFinite(r.fitness) ? r.fitness : null,
+        baselineFitness: r.baselineFitness,
+        beatBaseline: r.beatBaseline,
+        searchFitness: searchFitness.get(r.programId) ?? null,
+      }),
+    shouldStop,
+  });
+  return finalists.map((c) => c.programId);
+}
+
+async function finish(session: SearchSession, state: EvolutionState, rng: Rng): Promise<SearchOutcome> {
+  const { store, run, hooks } = session;
+  let status = await drive(session, state, rng);
+  let finalists: number[] = [];
+  if (status === 'done') {
+    hooks.onProgress?.(session.progress(state, 'funnel'));
+    const stop = () => Boolean(hooks.shouldStop?.());
+    finalists = await funnel(session, stop);
+    if (stop()) status = 'interrupted';
+  }
+  updateRunStatus(store, run.id, status, status === 'interrupted' ? 'stopped before the budget was spent' : null);
+  return { run: getRun(store, run.id) as Run, status, finalists };
+}
+
+/** Start a new search: creates the run, trains the warm start, evolves, runs the funnel. */
+export async function startSearch(store: Store, config: SearchConfig, name: string | undefined, hooks: SearchHooks = {}): Promise<SearchOutcome> {
+  validateConfig(config);
+  const space = loadSearchSpace(config.space);
+  const run = createRun(store, { ...(name ? { name } : {}), space: space.name, seed: config.seed, config: configToJson(config) });
+  const pool = hooks.pool ?? createEvaluationPool({ size: config.workers });
+  try {
+    const session = new SearchSession(store, run, config, pool, hooks);
+    const rng = new Rng(config.seed);
+    const warm = session.saveProgram(space.warmStart.program);
+    hooks.onProgress?.({ ...session.progress(initialState({ programId: warm.id, fitness: -Infinity }, 1), 'warm-start') });
+    const fitness = await session.scoreProgram(warm.id, session.fidelity());
+    session.cache.remember(warm.hash, warm.fingerprint, { fitness, sourceProgramId: warm.id });
+    const state = initialState({ programId: warm.id, fitness }, space.population.size);
+    store.transaction(() => {
+      addLineage(store, run.id, { birth: 0, programId: warm.id, parentBirth: null, mutation: 'warm-start', detail: space.warmStart.path, fitness, source: 'trained' });
+      addPopulationSnapshot(store, run.id, 0, state.population.map((m) => m.birth));
+      session.persist(state, rng);
+    });
+    return await finish(session, state, rng);
+  } catch (e) {
+    updateRunStatus(store, run.id, 'failed', (e as Error).message.split('\n')[0] ?? 'error');
+    throw e;
+  } finally {
+    if (!hooks.pool) await pool.close();
+  }
+}
+
+/** Continue an interrupted (or killed) search from its last arrival, with its own configuration. */
+export async function resumeSearch(store: Store, runId: number, hooks: SearchHooks = {}, overrides: { budget?: number } = {}): Promise<SearchOutcome> {
+  const run = getRun(store, runId);
+  if (!run) throw new Error(`no run with id ${runId}`);
+  const saved = loadRunState<PersistedState>(store, run.id);
+  if (!saved) throw new Error(`run ${run.id} has no saved state to resume from (it failed before its warm start finished)`);
+  const config = { ...(run.config as unknown as SearchConfig), ...(overrides.budget !== undefined ? { budget: overrides.budget } : {}) };
+  validateConfig(config);
+  const space = loadSearchSpace(config.space);
+  if (saved.evolutionState.spaceDigest !== spaceDigest(space)) {
+    throw new Error(`the search space file ${space.file} (or its warm start) changed since run ${run.id} started; resume needs the same space`);
+  }
+  if (run.status === 'done' && overrides.budget === undefined) throw new Error(`run ${run.id} is already done (pass a larger --budget to extend it)`);
+  const pool = hooks.pool ?? createEvaluationPool({ size: config.workers });
+  try {
+    updateRunStatus(store, run.id, 'running');
+    const session = new SearchSession(store, run, config, pool, hooks);
+    // Seed the in-memory cache tiers with everything this run already knows.
+    for (const ind of runIndividuals(store, run.id)) {
+      const rec = getProgram(store, ind.programId);
+      if (rec?.structuralHash && rec.fingerprint && ind.fitness !== null) {
+        session.cache.remember(rec.structuralHash, rec.fingerprint, { fitness: ind.fitness, sourceProgramId: ind.programId });
+      }
+    }
+    const counts = getCacheCounts(store, run.id);
+    for (const t of ['structural', 'fingerprint', 'stored'] as const) {
+      session.cache.counts[t].hits = counts[t].hits;
+      session.cache.counts[t].lookups = counts[t].lookups;
+    }
+    const e = saved.evolutionState;
+    const state: EvolutionState = { population: [...e.population], best: e.best, counters: { ...e.counters }, nextBirth: e.nextBirth };
+    const rng = Rng.fromState(saved.rngState as { s: [number, number, number, number]; spare: number | null });
+    return await finish(session, state, rng);
+  } catch (err) {
+    updateRunStatus(store, run.id, 'failed', (err as Error).message.split('\n')[0] ?? 'error');
+    throw err;
+  } finally {
+    if (!hooks.pool) await pool.close();
+  }
+}
