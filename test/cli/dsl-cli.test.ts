@@ -27,6 +27,7 @@ const file = (name: string): string => join(dir, name);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'optsearch-cli-'));
+  writeFileSync(file('empty.prog'), '');
   writeFileSync(file('parse-error.prog'), 'def train(w, g, lr):\n  x = g +\n  return x\n');
   writeFileSync(file('type-error.prog'), 'def train(w, g, m, lr):\n  x = sign(g)\n  y = dot(g, lr)\n  return x, zz\n');
   writeFileSync(file('binary.prog'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]));
@@ -112,6 +113,7 @@ describe('bad input: one line on stderr, nothing on stdout, exit code 2', () => 
     ['a directory', () => file('a-directory.prog'), (p) => `${p}: is a directory, expected a program file`],
     ['a binary file', () => file('binary.prog'), (p) => `${p}: binary file (contains NUL bytes), expected a text program file`],
     ['a file that is not UTF-8', () => file('latin1.prog'), (p) => `${p}: not valid UTF-8 text, expected a text program file`],
+    ['an empty file', () => file('empty.prog'), (p) => `${p}:1:1: empty program: expected 'def train(w, g, ..., lr):'`],
     ['a parse error', () => file('parse-error.prog'), (p) => `${p}:2:10: expected a variable or a number after the operator, found end of line`],
   ];
   for (const command of ['check', 'fmt']) {
