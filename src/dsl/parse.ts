@@ -195,7 +195,7 @@ export interface ParseResult {
   outputPositions: Pos[];
 }
 
-/** Parse one program. Throws DslError (code 'syntax') at the first error. */
+/** Parse one program. Throws a DslError at the first error (code 'syntax', or 'missing-return' when the text ends without one). */
 export function parseProgramDetailed(source: string): ParseResult {
   // A byte-order mark some editors write is not part of the program (columns are counted without it).
   const lines = (source.charCodeAt(0) === 0xfeff ? source.slice(1) : source).split('\n');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { checkProgram } from '../../src/dsl/check.ts';
 import { DslError } from '../../src/dsl/errors.ts';
 import { randomProgram } from '../../src/dsl/generate.ts';
 import { applyUpdate, prepare, runSteps, step } from '../../src/dsl/interpret.ts';
@@ -97,5 +98,25 @@ describe('step', () => {
     const out = step(p, { w: new Float64Array(5), g: Float64Array.from([0, 1, 2, 3, 4]), state: [], lr: 1 }, layout);
     // a = g+1, b = 2(g+1), a = 20(g+1), u = 18(g+1)
     expect(Array.from(out.update as Float64Array)).toEqual([18, 36, 54, 72, 90]);
+  });
+});
+
+describe('the checker and the interpreter agree', () => {
+  it("every statement's checked kind is the kind of the value the interpreter computes for it (300 random programs)", () => {
+    const rng = new Rng(77);
+    let compared = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const prog = randomProgram(rng, { length: 1 + rng.int(12) });
+      const kinds = checkProgram(prog).statementKinds;
+      prog.statements.forEach((s, i) => {
+        // the program cut after statement i, returning its target as the update
+        const cut = { ...prog, statements: prog.statements.slice(0, i + 1), outputs: [s.target, 'm', 'v'] };
+        const w = Float64Array.from({ length: layout.total }, () => rng.normal());
+        const out = step(prepare(cut), { w, g: gradient(w, 0), state: [new Float64Array(layout.total), new Float64Array(layout.total)], lr: 0.5 }, layout);
+        expect(typeof out.update === 'number' ? 'scalar' : 'tensor', `${s.target} = ${s.op}(...)`).toBe(kinds[i]);
+        compared++;
+      });
+    }
+    expect(compared).toBeGreaterThan(1000);
   });
 });
