@@ -31,7 +31,7 @@ export function lionKParamsFromFamily(reading: FamilyReading): LionKReading {
   const hp = reading.hyperparameters;
   const reasons: string[] = [];
   if (!LION_K_FAMILIES.includes(reading.family)) {
-    reasons.push(reading.family === 'unknown' ? `the family is not recognised (nearest: ${reading.nearest})` : `the family is ${reading.family}`);
+    reasons.push(reading.family === 'unknown' ? 'the family is not recognised' : `the family is ${reading.family}`);
   }
   for (const d of reading.differences) if (!HARMLESS_DIFFERENCES.includes(d)) reasons.push(d);
   const direction = hp.direction;

@@ -203,7 +203,7 @@ function verdict(id: CheckId, name: string, measured: number, threshold: number,
   return { id, name, status: ok ? 'pass' : 'fail', passed: ok, measured, threshold, detail };
 }
 
-const fmt = (x: number): string => (Number.isFinite(x) ? Number(x.toPrecision(3)).toExponential() : String(x));
+const fmt = (x: number): string => (x === 0 ? '0' : Number.isFinite(x) ? Number(x.toPrecision(3)).toExponential() : String(x));
 
 function constraintNotApplicable(id: CheckId, name: string, entry: KEntry, params: LionKParams): CheckResult | null {
   if (entry.feasibleSet === 'none') return notApplicable(id, name, `K = ${entry.kFormula.replace('K(y) = ', '')} implies no constraint`);
