@@ -23,6 +23,8 @@ interface Token {
 const PUNCT = new Set(['(', ')', ',', '=', ':', '+', '-', '*', '/']);
 /** More arguments than any op takes by far; stops a pathological line from building a huge list. */
 export const MAX_CALL_ARGS = 64;
+/** Most names in the input list or the return list (a program has a few state slots, not hundreds). */
+export const MAX_NAME_LIST = 256;
 
 function fail(line: number, col: number, message: string): never {
   throw new DslError([{ code: 'syntax', message, pos: { line, col } }]);
@@ -173,7 +175,8 @@ class LineParser {
     names.push(first.text);
     positions.push(this.pos(first));
     while (this.peek().kind === 'punct' && this.peek().text === ',') {
-      this.next();
+      const comma = this.next();
+      if (names.length >= MAX_NAME_LIST) fail(this.line, comma.col, `too many names in a list (more than ${MAX_NAME_LIST})`);
       const t = this.expectIdent(what);
       names.push(t.text);
       positions.push(this.pos(t));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DslError } from '../../src/dsl/errors.ts';
 import { randomProgram } from '../../src/dsl/generate.ts';
-import { MAX_CALL_ARGS, parseProgram, parseProgramDetailed } from '../../src/dsl/parse.ts';
+import { MAX_CALL_ARGS, MAX_NAME_LIST, parseProgram, parseProgramDetailed } from '../../src/dsl/parse.ts';
 import { printProgram } from '../../src/dsl/print.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -122,6 +122,14 @@ describe('the parser survives hostile input', () => {
     const err = expectCleanError(text, parseOutcome(text));
     expect(err.diagnostics[0]?.message).toBe(`too many arguments in a call (more than ${MAX_CALL_ARGS})`);
     expect(err.diagnostics[0]?.pos.line).toBe(2);
+  });
+
+  it('a 10 MB return line and a 10 MB input list stop at the name-list cap', () => {
+    for (const text of [HEADER + '  x = sign(g)\n  return ' + 'x, '.repeat(3_400_000) + 'x\n', 'def train(' + 'w, '.repeat(3_400_000) + 'lr):\n']) {
+      expect(text.length).toBeGreaterThanOrEqual(10_000_000);
+      const err = expectCleanError(text, parseOutcome(text));
+      expect(err.diagnostics[0]?.message).toBe(`too many names in a list (more than ${MAX_NAME_LIST})`);
+    }
   });
 
   describe('100,000-character lines', () => {
