@@ -2,13 +2,14 @@
  * Milliseconds per training step of the digits MLP task (fidelity 1 and its x10 variant) on every
  * tfjs backend that starts here, printed as ratios to wasm measured in one run.
  *
- *   npx tsx bench/backends.ts [--steps 150] [--warmup 20] [--program adamw] [--backends wasm,cpu,webgpu-software]
+ *   npx tsx bench/backends.ts [--steps 200] [--warmup 20] [--program adamw] [--backends wasm,cpu,webgpu-software]
  *                             [--task digits-mlp] [--tasks-dir proxy-tasks]
  *
  * A step is what the proxy trainer does per step: the task's batch loss under tf.variableGrads, then
  * the compiled program's update. Each backend runs in its own child process (a process holds one
  * tfjs instance, and the WebGPU backend must be set up before tfjs is loaded). The device is drained
- * (a weight is read back) before the clock stops, so queued GPU work is counted.
+ * (a weight is read back) before each clock stops, so queued GPU work is counted. The figure is the
+ * median over five blocks of steps.
  * For webgpu-software, run scripts/setup-lavapipe.sh first.
  */
 import { spawnSync } from 'node:child_process';
@@ -54,6 +55,14 @@ function positiveInt(text: string, name: string): number {
   return n;
 }
 
+const BLOCKS = 5;
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 async function measure(backend: BackendName, spec: TaskSpec, programText: string, warmup: number, steps: number): Promise<Measurement> {
   const handle = await initBackend(backend);
   const tf = handle.tf;
@@ -77,10 +86,16 @@ async function measure(backend: BackendName, spec: TaskSpec, programText: string
   const firstStepMs = performance.now() - first;
   for (let i = 0; i < warmup; i++) trainStep();
   await drain();
-  const start = performance.now();
-  for (let i = 0; i < steps; i++) trainStep();
-  await drain();
-  const msPerStep = (performance.now() - start) / steps;
+  // The median of five blocks: other processes on the machine disturb single blocks.
+  const blockSteps = Math.max(1, Math.round(steps / BLOCKS));
+  const blockMs: number[] = [];
+  for (let b = 0; b < BLOCKS; b++) {
+    const start = performance.now();
+    for (let i = 0; i < blockSteps; i++) trainStep();
+    await drain();
+    blockMs.push((performance.now() - start) / blockSteps);
+  }
+  const msPerStep = median(blockMs);
   const parameters = params.reduce((s, p) => s + p.size, 0);
   compiled.dispose();
   task.dispose();
@@ -95,7 +110,7 @@ async function child(args: readonly string[]): Promise<void> {
     if (!isBackendName(backend)) throw new Error(`unknown backend '${backend}'`);
     const spec = atFidelity(taskOf(args), fidelity);
     const programText = readFileSync(new URL(`../search-spaces/programs/${option(args, 'program', 'adamw')}.prog`, import.meta.url), 'utf8');
-    out = await measure(backend, spec, programText, Number(option(args, 'warmup', '20')), Number(option(args, 'steps', '150')));
+    out = await measure(backend, spec, programText, Number(option(args, 'warmup', '20')), Number(option(args, 'steps', '200')));
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
     out = { ok: false, reason: m.split('\n')[0] ?? m };
@@ -122,7 +137,7 @@ function runChild(backend: BackendName, fidelity: Fidelity, args: readonly strin
 
 async function main(args: readonly string[]): Promise<void> {
   if (args.includes('--child')) return child(args);
-  positiveInt(option(args, 'steps', '150'), 'steps');
+  positiveInt(option(args, 'steps', '200'), 'steps');
   positiveInt(option(args, 'warmup', '20'), 'warmup');
   const requested = option(args, 'backends', DEFAULT_BACKENDS.join(',')).split(',');
   const unknown = requested.filter((b) => !isBackendName(b));
