@@ -52,7 +52,7 @@ export function randomArgs(rng: Rng, spec: OpSpec, scope: Scope, constantProb: n
       args.push({ kind: 'var', name: rng.pick(candidates) });
     } else return undefined;
   }
-  // An op on constants only is legal but wasteful; prefer at least one variable when the op has args.
+  // An op on constants only (`v1 = add(0.5, 2)`) is legal and kept: mutation may later turn a constant into a variable.
   return args;
 }
 
