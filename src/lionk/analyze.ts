@@ -6,7 +6,7 @@ import type { FamilyName, FamilyReading } from '../analysis/family.ts';
 import { recognizeFamily } from '../analysis/family.ts';
 import type { Program } from '../dsl/ast.ts';
 import { runLionKChecks, type CheckOptions, type CheckResult } from './checks.ts';
-import { formatBound, impliedProblem, kEntryForDirection, type DirectionName, type KEntry } from './kfamily.ts';
+import { formatBound, impliedConstraint, impliedProblem, kEntryForDirection, type DirectionName, type KEntry } from './kfamily.ts';
 import { theoryConditions, type Condition, type LionKParams } from './params.ts';
 
 /** Families whose form is Lion-K: a direction map of the b1 look-ahead of a b2 EMA, plus decoupled decay. */
@@ -21,6 +21,12 @@ export interface LionKReading {
   readonly params: LionKParams | null;
   /** Why the program is not of Lion-K form (empty when it is). */
   readonly reasons: readonly string[];
+  /**
+   * For a program that is Lion-K except that it transforms the gradient first (the paper's discovered
+   * program): the parameters it would have. Its constraint still holds, since box invariance holds
+   * for any gradient sequence, but the checks feed the raw gradient and are not run.
+   */
+  readonly transformedGradient?: { readonly transform: string; readonly params: LionKParams };
 }
 
 /**
@@ -37,17 +43,25 @@ export function lionKParamsFromFamily(reading: FamilyReading): LionKReading {
   const direction = hp.direction;
   if (direction === undefined) reasons.push('no direction map was read');
   if (hp.lrMultiplier === undefined || !(hp.lrMultiplier > 0)) reasons.push(`the lr multiplier is ${hp.lrMultiplier ?? 'missing'}, not positive`);
-  if (reasons.length > 0 || direction === undefined) return { family: reading, params: null, reasons };
-  const params: LionKParams = {
+  const params = (): LionKParams => ({
     direction: direction as DirectionName,
     b1: hp.b1 ?? 0,
     b2: hp.b2 ?? 0,
     lambda: hp.weightDecay ?? 0,
     lrMultiplier: hp.lrMultiplier as number,
     ...(hp.threshold === undefined ? {} : { threshold: hp.threshold }),
-  };
-  return { family: reading, params, reasons: [] };
+  });
+  if (reasons.length === 0) return { family: reading, params: params(), reasons: [] };
+  const transforms = reasons.filter((r) => r.startsWith(GRADIENT_TRANSFORMED));
+  if (transforms.length === 1 && reasons.length === 1 && LION_K_FAMILIES.includes(reading.family)) {
+    const transform = (transforms[0] as string).slice(GRADIENT_TRANSFORMED.length).trim();
+    return { family: reading, params: null, reasons, transformedGradient: { transform, params: params() } };
+  }
+  return { family: reading, params: null, reasons };
 }
+
+/** How the family reading words a gradient transform (followed by ': <expression>'). */
+const GRADIENT_TRANSFORMED = 'the gradient is transformed:';
 
 export function readLionK(program: Program): LionKReading {
   return lionKParamsFromFamily(recognizeFamily(program));
@@ -61,6 +75,8 @@ export interface LionKAnalysis {
   /** Nearest family and what differs, for programs not of Lion-K form. */
   readonly nearestFamily: string;
   readonly reasons: readonly string[];
+  /** For a Lion-K program applied to a transformed gradient: the constraint that still holds. */
+  readonly transformedGradient?: { readonly transform: string; readonly params: LionKParams; readonly problem: string };
   readonly params?: LionKParams;
   readonly k?: KEntry;
   /** The implied problem with lambda substituted. */
@@ -89,7 +105,14 @@ export function analyzeProgram(program: Program, opts: AnalyzeOptions = {}): Lio
     reasons: reading.reasons,
   };
   const params = reading.params;
-  if (!params) return { ...base, isLionK: false };
+  if (!params) {
+    const t = reading.transformedGradient;
+    if (t && t.params.lambda > 0) {
+      const problem = impliedProblem(kEntryForDirection(t.params.direction), t.params.lambda, t.params.threshold);
+      return { ...base, isLionK: false, transformedGradient: { ...t, problem } };
+    }
+    return { ...base, isLionK: false };
+  }
   const k = kEntryForDirection(params.direction);
   const lambda = params.lambda;
   const mapping =
@@ -134,6 +157,22 @@ export function formatAnalysis(a: LionKAnalysis): string {
     lines.push('not a Lion-K program');
     lines.push(`nearest family: ${a.nearestFamily}`);
     for (const r of a.reasons) lines.push(`  - ${r}`);
+    const t = a.transformedGradient;
+    if (t) {
+      const k = kEntryForDirection(t.params.direction);
+      const etaLambda = t.params.lrMultiplier * t.params.lambda;
+      lines.push(
+        `note: apart from the transform ${t.transform}, this is Lion-K with ${k.kFormula} (b1 ${t.params.b1}, b2 ${t.params.b2}, lambda ${t.params.lambda}, lr x ${t.params.lrMultiplier}).`,
+      );
+      const constraint = impliedConstraint(k, t.params.lambda);
+      if (constraint) {
+        lines.push(
+          `  Its constraint ${constraint} does not depend on the gradient: with eta*lambda <= 1 (here ${formatBound(etaLambda)} at the peak lr) ` +
+            'it is invariant and entered at the rate 1 - eta*lambda per step (lion-k.md predictions 1 and 2).',
+        );
+      }
+      lines.push('  The checks feed the raw gradient, so they are not run.');
+    }
     return lines.join('\n') + '\n';
   }
   const p = a.params;

@@ -510,6 +510,25 @@ export function impliedProblem(entry: KEntry, lambda: number, threshold?: number
   }
 }
 
+/** The constraint alone, with lambda substituted (null when K implies none). */
+export function impliedConstraint(entry: KEntry, lambda: number): string | null {
+  const r = formatBound(1 / lambda);
+  switch (entry.feasibleSet) {
+    case 'box':
+      return `|w_i| <= 1/lambda = ${r} for every i`;
+    case 'l2-ball':
+      return `||w||_2 <= 1/lambda = ${r} (all weights together)`;
+    case 'group-ball':
+      return `||w_g||_2 <= 1/lambda = ${r} for every weight tensor g`;
+    case 'l1-ball':
+      return `||w||_1 <= 1/lambda = ${r}`;
+    case 'lq-ball':
+      return `||w||_q <= 1/lambda = ${r}`;
+    case 'none':
+      return null;
+  }
+}
+
 /** Short decimal for bounds and coefficients in printed text. */
 export function formatBound(x: number): string {
   if (!Number.isFinite(x)) return String(x);

@@ -161,3 +161,36 @@ describe('negative controls: each check catches a program that is not what the p
     expect(checkOneStepReference(load('lion'), { ...LION, b1: 0.99, b2: 0.9 }).status).toBe('fail');
   });
 });
+
+describe('a Lion-K program applied to a transformed gradient (the paper\'s discovered program)', () => {
+  it('is reported with its constraint, and the interpreter keeps |w| <= 1/0.4602 under adversarial gradients', async () => {
+    const { analyzeProgram } = await import('../../src/lionk/analyze.ts');
+    const { runSteps } = await import('../../src/dsl/interpret.ts');
+    const { makeLayout } = await import('../../src/dsl/ops.ts');
+    const { Rng } = await import('../../src/util/rng.ts');
+    const program = load('paper-discovered');
+    const a = analyzeProgram(program);
+    expect(a.isLionK).toBe(false);
+    expect(a.checks).toBeUndefined();
+    expect(a.transformedGradient?.transform).toBe('arcsin(clip(g, lr))');
+    expect(a.transformedGradient?.params).toMatchObject({ direction: 'sign', lambda: 0.4602, lrMultiplier: 0.0002 });
+    const bound = 1 / 0.4602;
+    const rng = new Rng(4);
+    const n = 6;
+    let worst = -Infinity;
+    // Start on the bound, push outward hard; the schedule stays in the program's own range [0, 1]
+    // (it is also clip's threshold).
+    runSteps(program, {
+      layout: makeLayout([n]),
+      w0: Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? bound : -bound * rng.uniform(0.9, 1))),
+      steps: 3000,
+      gradient: (w, t) => (t % 50 < 40 ? w.map((v) => -1e3 * v) : w.map(() => rng.normal())),
+      schedule: () => rng.uniform(0, 1),
+      onStep: (_t, w) => {
+        for (const v of w) worst = Math.max(worst, Math.abs(v) - bound);
+      },
+    });
+    expect(worst).toBeLessThanOrEqual(1e-12 * bound);
+    expect(worst).toBeGreaterThan(-1e-3 * bound); // the weights do press on the bound
+  });
+});
