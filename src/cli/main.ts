@@ -9,6 +9,7 @@ import * as fmt from './commands/fmt.ts';
 import * as simplifyCommand from './commands/simplify.ts';
 import * as hashCommand from './commands/hash.ts';
 import * as lineage from './commands/lineage.ts';
+import * as report from './commands/report.ts';
 import * as runs from './commands/runs.ts';
 import * as search from './commands/search.ts';
 import * as show from './commands/show.ts';
@@ -18,7 +19,7 @@ import * as exportCommand from './commands/export.ts';
 import * as tasksCommand from './commands/tasks.ts';
 import * as evalCommand from './commands/eval.ts';
 
-const COMMANDS: { register(program: Command): void }[] = [check, fmt, search, runs, top, show, lineage, simplifyCommand, hashCommand, analyze, exportCommand, tasksCommand, evalCommand];
+const COMMANDS: { register(program: Command): void }[] = [check, fmt, search, runs, top, show, lineage, report, simplifyCommand, hashCommand, analyze, exportCommand, tasksCommand, evalCommand];
 
 export function buildProgram(): Command {
   const program = new Command();
