@@ -4,6 +4,7 @@
  * a non-software adapter. Its own file: a successful init switches the process's tfjs backend.
  */
 import { describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/proxy/backend.ts';
 import { initWebGpu, probeWebGpu, WebGpuUnavailableError } from '../../src/proxy/webgpu.ts';
 
 describe('initWebGpu without software adapters', () => {
@@ -31,5 +32,18 @@ describe('initWebGpu without software adapters', () => {
       expect(probe).toMatchObject({ available: true, isSoftware: true });
     }
     if (!probe.available) expect(probe.reason).toMatch(/^no /);
+  });
+
+  it('auto never settles on a software adapter: it goes on to the next backend', async () => {
+    const probe = await probeWebGpu();
+    const handle = await initBackend('auto');
+    if (probe.available && probe.isSoftware === false) {
+      expect(handle.backend).toBe('webgpu');
+    } else {
+      expect(['gpu', 'node', 'wasm', 'cpu']).toContain(handle.backend);
+      expect(handle.tf.getBackend()).not.toBe('webgpu');
+      // and the chosen backend computes
+      expect(Array.from(await handle.tf.add(handle.tf.tensor1d([1, 2]), 1).data())).toEqual([2, 3]);
+    }
   });
 });
