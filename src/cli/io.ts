@@ -13,8 +13,10 @@ export function readTextFile(path: string, what = 'file'): string {
   let st;
   try {
     st = statSync(path);
-  } catch {
-    throw new CliError(`${path}: no such ${what}`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError(`${path}: no such ${what}`);
+    throw new CliError(`${path}: cannot access the ${what} (${code ?? (e as Error).message})`);
   }
   if (st.isDirectory()) throw new CliError(`${path}: is a directory, expected a ${what}`);
   if (!st.isFile()) throw new CliError(`${path}: not a regular ${what}`);
