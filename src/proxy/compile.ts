@@ -22,19 +22,33 @@ export type TensorValue = { readonly kind: 'tensor'; readonly leaves: readonly T
 export type ScalarTensorValue = { readonly kind: 'scalar'; readonly t: Tensor };
 export type StepValue = number | ScalarTensorValue | TensorValue;
 
-type Operand = Tensor | number;
+/** Host number -> a scalar tensor, created once per step and shared by every leaf. */
+export type ScalarMemo = (n: number) => Tensor;
 
 export type Lowering =
-  /** Element-wise: called once per leaf (or once on scalar tensors) with tensors or host numbers. */
-  | { readonly type: 'ew'; readonly f: (tf: Tf, ...x: Operand[]) => Tensor }
-  /** Whole-value ops (reductions, per-leaf norms). Arguments are never all host numbers. */
-  | { readonly type: 'custom'; readonly f: (tf: Tf, args: readonly StepValue[]) => StepValue };
+  /** Element-wise: called once per leaf (or once on scalar tensors); host numbers arrive as scalar tensors. */
+  | { readonly type: 'ew'; readonly f: (tf: Tf, ...x: Tensor[]) => Tensor }
+  /** Whole-value ops (reductions, per-leaf norms, ops that fold host constants). Arguments are never all host numbers. */
+  | { readonly type: 'custom'; readonly f: (tf: Tf, args: readonly StepValue[], k: ScalarMemo) => StepValue };
 
-const ew = (f: (tf: Tf, ...x: Operand[]) => Tensor): Lowering => ({ type: 'ew', f });
-const custom = (f: (tf: Tf, args: readonly StepValue[]) => StepValue): Lowering => ({ type: 'custom', f });
+const ew = (f: (tf: Tf, ...x: Tensor[]) => Tensor): Lowering => ({ type: 'ew', f });
+const custom = (f: (tf: Tf, args: readonly StepValue[], k: ScalarMemo) => StepValue): Lowering => ({ type: 'custom', f });
 
-function asTensor(tf: Tf, x: Operand): Tensor {
-  return typeof x === 'number' ? tf.scalar(x) : x;
+/** Applies f leaf by leaf (or once when no argument is a Tensor); numbers become memoised scalars. */
+function mapLeaves(args: readonly StepValue[], k: ScalarMemo, f: (...x: Tensor[]) => Tensor): StepValue {
+  let leafCount = -1;
+  for (const a of args) if (typeof a !== 'number' && a.kind === 'tensor') leafCount = a.leaves.length;
+  const ops: Tensor[] = args.map((a) => (typeof a === 'number' ? k(a) : a.kind === 'scalar' ? a.t : (a.leaves[0] as Tensor)));
+  if (leafCount < 0) return { kind: 'scalar', t: f(...ops) };
+  const leaves: Tensor[] = new Array(leafCount);
+  for (let l = 0; l < leafCount; l++) {
+    for (let j = 0; j < args.length; j++) {
+      const a = args[j] as StepValue;
+      if (typeof a !== 'number' && a.kind === 'tensor') ops[j] = a.leaves[l] as Tensor;
+    }
+    leaves[l] = f(...ops);
+  }
+  return { kind: 'tensor', leaves };
 }
 
 function leavesOf(v: StepValue | undefined): readonly Tensor[] {
@@ -42,9 +56,9 @@ function leavesOf(v: StepValue | undefined): readonly Tensor[] {
   return v.leaves;
 }
 
-/** A Scalar argument as a tf operand (host number stays a number). */
-function scalarOperand(v: StepValue | undefined): Operand {
-  if (typeof v === 'number') return v;
+/** A Scalar argument as a tensor. */
+function scalarOperand(v: StepValue | undefined, k: ScalarMemo): Tensor {
+  if (typeof v === 'number') return k(v);
   if (v === undefined || v.kind !== 'scalar') throw new TypeError('expected a Scalar value');
   return v.t;
 }
@@ -77,63 +91,69 @@ export const LOWERING: Record<OpName, Lowering> = {
   get_e: custom(() => Math.E),
   get_eps: custom(() => EPS),
 
-  add: ew((tf, a, b) => tf.add(a as Tensor, b as Tensor)),
-  sub: ew((tf, a, b) => tf.sub(a as Tensor, b as Tensor)),
-  mul: ew((tf, a, b) => tf.mul(a as Tensor, b as Tensor)),
-  div: ew((tf, a, b) => tf.div(a as Tensor, typeof b === 'number' ? b + EPS : tf.add(b as Tensor, EPS))),
-  max: ew((tf, a, b) => tf.maximum(a as Tensor, b as Tensor)),
-  min: ew((tf, a, b) => tf.minimum(a as Tensor, b as Tensor)),
-  power: ew((tf, a, b) => tf.pow(asTensor(tf, a as Operand), b as Tensor)),
+  add: ew((tf, a, b) => tf.add(a, b)),
+  sub: ew((tf, a, b) => tf.sub(a, b)),
+  mul: ew((tf, a, b) => tf.mul(a, b)),
+  // a constant divisor is folded on the host: one op per leaf
+  div: custom((tf, [a, b], k) =>
+    typeof b === 'number'
+      ? mapLeaves([a as StepValue], k, (x) => tf.div(x, k(b + EPS)))
+      : mapLeaves([a as StepValue, b as StepValue], k, (x, y) => tf.div(x, tf.add(y, EPS))),
+  ),
+  max: ew((tf, a, b) => tf.maximum(a, b)),
+  min: ew((tf, a, b) => tf.minimum(a, b)),
+  power: ew((tf, a, b) => tf.pow(a, b)),
 
-  abs: ew((tf, x) => tf.abs(x as Tensor)),
-  cos: ew((tf, x) => tf.cos(x as Tensor)),
-  sin: ew((tf, x) => tf.sin(x as Tensor)),
-  tan: ew((tf, x) => tf.tan(x as Tensor)),
-  arcsin: ew((tf, x) => tf.asin(x as Tensor)),
-  arccos: ew((tf, x) => tf.acos(x as Tensor)),
-  arctan: ew((tf, x) => tf.atan(x as Tensor)),
-  sinh: ew((tf, x) => tf.sinh(x as Tensor)),
-  cosh: ew((tf, x) => tf.cosh(x as Tensor)),
-  tanh: ew((tf, x) => tf.tanh(x as Tensor)),
-  arcsinh: ew((tf, x) => tf.asinh(x as Tensor)),
-  arccosh: ew((tf, x) => tf.acosh(x as Tensor)),
-  arctanh: ew((tf, x) => tf.atanh(x as Tensor)),
-  exp: ew((tf, x) => tf.exp(x as Tensor)),
-  exp2: ew((tf, x) => tf.exp(tf.mul(x as Tensor, LN2))),
-  exp10: ew((tf, x) => tf.exp(tf.mul(x as Tensor, LN10))),
-  expm1: ew((tf, x) => tf.expm1(x as Tensor)),
-  log: ew((tf, x) => tf.log(tf.abs(x as Tensor))),
-  log10: ew((tf, x) => tf.div(tf.log(tf.abs(x as Tensor)), LN10)),
-  log2: ew((tf, x) => tf.div(tf.log(tf.abs(x as Tensor)), LN2)),
+  abs: ew((tf, x) => tf.abs(x)),
+  cos: ew((tf, x) => tf.cos(x)),
+  sin: ew((tf, x) => tf.sin(x)),
+  tan: ew((tf, x) => tf.tan(x)),
+  arcsin: ew((tf, x) => tf.asin(x)),
+  arccos: ew((tf, x) => tf.acos(x)),
+  arctan: ew((tf, x) => tf.atan(x)),
+  sinh: ew((tf, x) => tf.sinh(x)),
+  cosh: ew((tf, x) => tf.cosh(x)),
+  tanh: ew((tf, x) => tf.tanh(x)),
+  arcsinh: ew((tf, x) => tf.asinh(x)),
+  arccosh: ew((tf, x) => tf.acosh(x)),
+  arctanh: ew((tf, x) => tf.atanh(x)),
+  exp: ew((tf, x) => tf.exp(x)),
+  exp2: ew((tf, x) => tf.exp(tf.mul(x, LN2))),
+  exp10: ew((tf, x) => tf.exp(tf.mul(x, LN10))),
+  expm1: ew((tf, x) => tf.expm1(x)),
+  log: ew((tf, x) => tf.log(tf.abs(x))),
+  log10: ew((tf, x) => tf.div(tf.log(tf.abs(x)), LN10)),
+  log2: ew((tf, x) => tf.div(tf.log(tf.abs(x)), LN2)),
   // ln|1 + x|: log1p where it is accurate (x > -1), the guarded form below.
   log1p: ew((tf, x) => {
-    const t = x as Tensor;
+    const t = x;
     return tf.where(tf.greater(t, -1), tf.log1p(t), tf.log(tf.abs(tf.add(t, 1))));
   }),
-  square: ew((tf, x) => tf.square(x as Tensor)),
-  sqrt: ew((tf, x) => tf.sqrt(tf.abs(x as Tensor))),
-  cube: ew((tf, x) => tf.mul(tf.mul(x as Tensor, x as Tensor), x as Tensor)),
+  square: ew((tf, x) => tf.square(x)),
+  sqrt: ew((tf, x) => tf.sqrt(tf.abs(x))),
+  cube: ew((tf, x) => tf.mul(tf.mul(x, x), x)),
   cbrt: ew((tf, x) => {
-    const t = x as Tensor;
+    const t = x;
     return tf.mul(signExact(tf, t), tf.pow(tf.abs(t), 1 / 3));
   }),
-  sign: ew((tf, x) => signExact(tf, x as Tensor)),
-  reciprocal: ew((tf, x) => tf.reciprocal(x as Tensor)),
-  negative: ew((tf, x) => tf.neg(x as Tensor)),
+  sign: ew((tf, x) => signExact(tf, x)),
+  reciprocal: ew((tf, x) => tf.reciprocal(x)),
+  negative: ew((tf, x) => tf.neg(x)),
   norm: custom((tf, [x]) => {
     if (typeof x === 'number') return Math.abs(x);
     if (x?.kind === 'scalar') return { kind: 'scalar', t: tf.abs(x.t) };
     return { kind: 'tensor', leaves: leavesOf(x).map((l) => tf.broadcastTo(tf.norm(l), l.shape)) };
   }),
 
-  interp: ew((tf, x, y, w) =>
-    typeof w === 'number'
-      ? tf.add(tf.mul(x as Tensor, 1 - w), tf.mul(y as Tensor, w))
-      : tf.add(tf.mul(x as Tensor, tf.sub(1, w as Tensor)), tf.mul(y as Tensor, w as Tensor)),
-  ),
-  clip: custom((tf, [t, c]) => {
+  interp: custom((tf, [x, y, w], k) => {
+    // a constant weight is folded on the host: (1 - w) and w are memoised scalars
+    const wt = typeof w === 'number' ? k(w) : scalarOperand(w, k);
+    const vt = typeof w === 'number' ? k(1 - w) : tf.sub(1, wt);
+    return mapLeaves([x as StepValue, y as StepValue], k, (a, b) => tf.add(tf.mul(a, vt), tf.mul(b, wt)));
+  }),
+  clip: custom((tf, [t, c], k) => {
     const leaves = leavesOf(t);
-    const cv = scalarOperand(c);
+    const cv = scalarOperand(c, k);
     const gn = tf.sqrt(sumSquaresAll(tf, leaves));
     // unchanged when the norm is 0 or at most c (a NaN c scales by NaN, as in the interpreter)
     const keep = tf.logicalOr(tf.equal(gn, 0), tf.lessEqual(gn, cv));
@@ -150,11 +170,11 @@ export const LOWERING: Record<OpName, Lowering> = {
   }),
 
   unit_clip: ew((tf, x) => {
-    const t = x as Tensor;
+    const t = x;
     // clipByValue maps NaN to a bound on some backends; keep NaN as the interpreter does.
     return tf.where(tf.isNaN(t), t, tf.clipByValue(t, -1, 1));
   }),
-  rel_sign: ew((tf, x) => tf.div(x as Tensor, tf.sqrt(tf.add(tf.square(x as Tensor), 1)))),
+  rel_sign: ew((tf, x) => tf.div(x, tf.sqrt(tf.add(tf.square(x), 1)))),
   l2_normalize: custom((tf, [t]) => {
     const leaves = leavesOf(t);
     const gn = tf.sqrt(sumSquaresAll(tf, leaves));
@@ -162,9 +182,9 @@ export const LOWERING: Record<OpName, Lowering> = {
     return { kind: 'tensor', leaves: leaves.map((l) => tf.mul(l, factor)) };
   }),
   thresh_sign: ew((tf, x, e) => {
-    const a = tf.abs(x as Tensor);
-    const inside = tf.where(tf.lessEqual(a, e as Tensor), tf.zerosLike(a), tf.fill(a.shape, NaN));
-    return tf.where(tf.greater(a, e as Tensor), signExact(tf, x as Tensor), inside);
+    const a = tf.abs(x);
+    const inside = tf.where(tf.lessEqual(a, e), tf.zerosLike(a), tf.fill(a.shape, NaN));
+    return tf.where(tf.greater(a, e), signExact(tf, x), inside);
   }),
 };
 
@@ -221,27 +241,12 @@ export function lowerProgram(program: Program): LoweredProgram {
 
 const SCALAR_LAYOUT: Layout = makeLayout([1]);
 
-function applyLowering(tf: Tf, st: CompiledStatement, args: readonly StepValue[]): StepValue {
+function applyLowering(tf: Tf, st: CompiledStatement, args: readonly StepValue[], k: ScalarMemo): StepValue {
   // All-host scalars: the op table's own Float64 semantics (exactly the interpreter's).
   if (args.every((a) => typeof a === 'number')) return applyOp(st.spec, args as number[], SCALAR_LAYOUT) as number;
   const low = st.lowering;
-  if (low.type === 'custom') return low.f(tf, args);
-  let leafCount = -1;
-  for (const a of args) if (typeof a !== 'number' && a.kind === 'tensor') leafCount = a.leaves.length;
-  if (leafCount < 0) {
-    const ops = args.map((a) => (typeof a === 'number' ? a : (a as ScalarTensorValue).t));
-    return { kind: 'scalar', t: low.f(tf, ...ops) };
-  }
-  const leaves: Tensor[] = new Array(leafCount);
-  const ops: Operand[] = new Array(args.length);
-  for (let l = 0; l < leafCount; l++) {
-    for (let j = 0; j < args.length; j++) {
-      const a = args[j] as StepValue;
-      ops[j] = typeof a === 'number' ? a : a.kind === 'scalar' ? a.t : (a.leaves[l] as Tensor);
-    }
-    leaves[l] = low.f(tf, ...ops);
-  }
-  return { kind: 'tensor', leaves };
+  if (low.type === 'custom') return low.f(tf, args, k);
+  return mapLeaves(args, k, (...x) => low.f(tf, ...x));
 }
 
 export interface StepInputs {
@@ -269,6 +274,15 @@ export function runLowered(tf: Tf, lp: LoweredProgram, inputs: StepInputs): Step
   r[1] = { kind: 'tensor', leaves: inputs.g };
   for (let i = 0; i < lp.slotCount; i++) r[2 + i] = { kind: 'tensor', leaves: inputs.state[i] as Tensor[] };
   r[2 + lp.slotCount] = inputs.lr;
+  const memo = new Map<number, Tensor>();
+  const k: ScalarMemo = (n) => {
+    let t = memo.get(n);
+    if (t === undefined) {
+      t = tf.scalar(n);
+      memo.set(n, t);
+    }
+    return t;
+  };
   const args: StepValue[] = [];
   for (const st of lp.statements) {
     args.length = st.argRegs.length;
@@ -276,7 +290,7 @@ export function runLowered(tf: Tf, lp: LoweredProgram, inputs: StepInputs): Step
       const ri = st.argRegs[j] as number;
       args[j] = ri < 0 ? (st.literals[j] as number) : (r[ri] as StepValue);
     }
-    r[st.target] = applyLowering(tf, st, args);
+    r[st.target] = applyLowering(tf, st, args, k);
   }
   const update = r[lp.outputRegs[0] as number] as StepValue;
   const state: (readonly Tensor[])[] = [];
@@ -301,6 +315,7 @@ export function compileProgram(tf: Tf, program: Program | LoweredProgram, weight
     weights.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false))),
   );
   let disposed = false;
+  const live = new Set<Tensor>([...weights, ...state.flat()]);
   return {
     slotCount: lp.slotCount,
     state,
@@ -312,7 +327,6 @@ export function compileProgram(tf: Tf, program: Program | LoweredProgram, weight
         const u = out.update;
         // Compute every new value before assigning any: an output may be an input variable itself
         // (return update, v, m swaps slots; a slot may return w), and must keep its old value.
-        const live = new Set<Tensor>([...weights, ...state.flat()]);
         const newState = out.state.map((leaves, s) =>
           leaves.map((t, l) => {
             const v = (state[s] as Variable[])[l] as Variable;
