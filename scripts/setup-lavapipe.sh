@@ -10,7 +10,7 @@
 #   1. apt-get installs libvulkan1 (the Vulkan loader) and mesa-vulkan-drivers (lavapipe's runtime
 #      libraries). Debian 12's own lavapipe (Mesa 22.3) is too old for Dawn.
 #   2. Downloads mesa-vulkan-drivers from bookworm-backports (Mesa 25) with a private apt
-#      configuration and unpacks it into .vulkan/ in the repository: the system's Mesa is untouched.
+#      configuration and unpacks it into .vulkan/ in the repository: the system keeps Debian 12's Mesa.
 #   3. Writes .vulkan/lvp_icd.json pointing at that libvulkan_lvp.so.
 # Idempotent: a second run only checks files. When apt is unreachable it warns and exits 0.
 set -uo pipefail
@@ -20,7 +20,7 @@ for arg in "$@"; do
   case "$arg" in
     --print-env) print_env=1 ;;
     -h | --help)
-      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
       exit 0
       ;;
     *)
