@@ -438,14 +438,15 @@ export function kFunctions(id: KId, options: KOptions = {}): KFunctions {
     }
     case 'threshold': {
       const e = options.threshold ?? 0;
-      if (!(e >= 0 && Number.isFinite(e))) throw new RangeError(`the threshold e must be finite and >= 0, got ${e}`);
-      const t1 = (z: number): number => (Math.abs(z) <= 1 + DOMAIN_SLACK ? e * Math.abs(z) : Infinity);
+      if (!Number.isFinite(e)) throw new RangeError(`the threshold e must be finite, got ${e}`);
+      // With e < 0, max(|y| - e, 0) = |y| - e everywhere: K is the L1 norm plus a constant, K* = e on the box.
+      const t1 = (z: number): number => (Math.abs(z) <= 1 + DOMAIN_SLACK ? (e >= 0 ? e * Math.abs(z) : e) : Infinity);
       return {
         entry,
         K: (y) => sum(y, (v) => Math.max(Math.abs(v) - e, 0)),
         gradK: (y) => map(y, (v) => (Math.abs(v) > e ? sgn(v) : 0)),
         Kstar: (z) => sum(z, t1),
-        gradKstar: (z) => map(z, (v) => e * sgn(v)),
+        gradKstar: (z) => map(z, (v) => (e >= 0 ? e * sgn(v) : 0)),
         kstar1: t1,
       };
     }
@@ -492,7 +493,10 @@ export function impliedProblem(entry: KEntry, lambda: number, threshold?: number
       const box = `|w_i| <= 1/lambda = ${r} for every i`;
       if (entry.id === 'l1') return `minimize f(w) subject to ${box}`;
       if (entry.id === 'huber') return `minimize f(w) + (${lam}/2) ||w||^2 subject to ${box}`;
-      if (entry.id === 'threshold') return `minimize f(w) + ${formatBound(threshold ?? 0)} ||w||_1 subject to ${box}`;
+      if (entry.id === 'threshold') {
+        const e = threshold ?? 0;
+        return e > 0 ? `minimize f(w) + ${formatBound(e)} ||w||_1 subject to ${box}` : `minimize f(w) subject to ${box} (e = ${formatBound(e)} <= 0: plain Lion)`;
+      }
       if (entry.id === 'logcosh') return `minimize f(w) + (1/${lam}) sum_i ((1 + ${lam} w_i) ln(1 + ${lam} w_i) + (1 - ${lam} w_i) ln(1 - ${lam} w_i)) / 2 subject to ${box}`;
       if (entry.id === 'relativistic') return `minimize f(w) - (1/${lam}) sum_i sqrt(1 - ${lam}^2 w_i^2) subject to ${box}`;
       return `minimize f(w) + (1/lambda) K*(lambda w) subject to ${box}`;

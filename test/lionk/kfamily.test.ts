@@ -195,3 +195,18 @@ describe('reference minimiser of f + (1/lambda) K*(lambda x)', () => {
     }
   });
 });
+
+describe('thresholded K with e <= 0', () => {
+  it('is the L1 norm plus a constant: Fenchel-Young holds and the problem is the plain box', () => {
+    const rng = new Rng(41);
+    for (const e of [-0.5, 0]) {
+      const k = kFunctions('threshold', { threshold: e });
+      for (let trial = 0; trial < 20; trial++) {
+        const y = randomVector(rng, 5);
+        const z = k.gradK(y, flatLayout(5));
+        expect(k.K(y, flatLayout(5)) + k.Kstar(z, flatLayout(5))).toBeCloseTo(dot(y, z), 10);
+      }
+      expect(impliedProblem(kEntryForDirection('thresh_sign'), 2, e)).toBe(`minimize f(w) subject to |w_i| <= 1/lambda = 0.5 for every i (e = ${e} <= 0: plain Lion)`);
+    }
+  });
+});
