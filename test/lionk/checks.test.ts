@@ -194,3 +194,26 @@ describe('a Lion-K program applied to a transformed gradient (the paper\'s disco
     expect(worst).toBeGreaterThan(-1e-3 * bound); // the weights do press on the bound
   });
 });
+
+describe('the eta/lambda mapping when the decay is written after the lr scaling', () => {
+  it('update = sign(c)*(lr*0.001) + w*(lr*0.002) is lambda = 2 (box 0.5), and the checks confirm it', () => {
+    const program = parseProgram(`def train(w, g, m, v, lr):
+  c = interp(g, m, 0.9)
+  s = sign(c)
+  m = interp(g, m, 0.99)
+  step = lr * 0.001
+  s = s * step
+  k = lr * 0.002
+  d = w * k
+  update = s + d
+  return update, m, v
+`);
+    const params = readLionK(program).params as LionKParams;
+    expect(params.lrMultiplier).toBeCloseTo(0.001, 15);
+    expect(params.lambda).toBeCloseTo(2, 12);
+    const results = runLionKChecks(program, params);
+    for (const r of results) expect(r.status === 'fail', `${r.id}: ${r.detail}`).toBe(false);
+    // Claiming the decay constant itself (0.002) as lambda puts the box at 500: the optimum check sees it.
+    expect(checkConstrainedOptimum(program, { ...params, lambda: 0.002 }).status).toBe('fail');
+  });
+});
