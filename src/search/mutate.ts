@@ -20,6 +20,8 @@ export interface Mutation {
   readonly kind: MutationKind;
   /** One readable line; statement numbers count from 1 ("insert at 3: v12 = tanh(m)"). */
   readonly detail: string;
+  /** hash(child), already computed by the guard (the cache needs it next). */
+  readonly childHash: string;
 }
 
 /** What a handler needs to know about the parent, computed once per mutate() call. */
@@ -185,10 +187,10 @@ export const MUTATION_KINDS: { readonly [K in MutationKind]: MutationHandler } =
   },
 };
 
-/** Facts about a valid parent; throws when the parent does not type-check. */
-export function parentInfo(parent: Program): ParentInfo {
-  const checked = checkProgram(parent);
-  if (!checked.ok) throw new Error(`mutate: the parent program is invalid: ${checked.diagnostics[0]?.message ?? 'unknown problem'}`);
+/** Parent facts by program object: a parent is mutated many times, and a child's check is reused when it becomes one. */
+const INFO_CACHE = new WeakMap<Program, ParentInfo>();
+
+function infoFromCheck(parent: Program, kinds: readonly (Kind | undefined)[]): ParentInfo {
   const names = new Set<string>(parent.inputs);
   const withArgs: number[] = [];
   const constants: [number, number][] = [];
@@ -199,7 +201,18 @@ export function parentInfo(parent: Program): ParentInfo {
       if (a.kind === 'num') constants.push([i, j]);
     });
   });
-  return { program: parent, kinds: checked.statementKinds as Kind[], names, withArgs, constants };
+  const info: ParentInfo = { program: parent, kinds: kinds as Kind[], names, withArgs, constants };
+  INFO_CACHE.set(parent, info);
+  return info;
+}
+
+/** Facts about a valid parent; throws when the parent does not type-check. */
+export function parentInfo(parent: Program): ParentInfo {
+  const cached = INFO_CACHE.get(parent);
+  if (cached) return cached;
+  const checked = checkProgram(parent);
+  if (!checked.ok) throw new Error(`mutate: the parent program is invalid: ${checked.diagnostics[0]?.message ?? 'unknown problem'}`);
+  return infoFromCheck(parent, checked.statementKinds);
 }
 
 /** The kinds that can apply to this parent, with the space's weights (0 where a kind cannot apply). */
@@ -226,9 +239,12 @@ export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: 
     const kind = MUTATION_KIND_NAMES[rng.weighted(weights)] as MutationKind;
     const made = MUTATION_KINDS[kind].apply(info, rng, space);
     if (made === undefined) continue;
-    if (!checkProgram(made.child).ok) continue;
-    if (hash(made.child) === before) continue;
-    return { child: made.child, kind, detail: made.detail };
+    const checked = checkProgram(made.child);
+    if (!checked.ok) continue;
+    const childHash = hash(made.child);
+    if (childHash === before) continue;
+    infoFromCheck(made.child, checked.statementKinds);
+    return { child: made.child, kind, detail: made.detail, childHash };
   }
   throw new Error(`mutate: no valid child with a new hash after ${space.mutation.maxTries} attempts`);
 }

@@ -55,29 +55,33 @@ function sameStatement(a: Statement, b: Statement): boolean {
   return a.target === b.target && a.op === b.op && a.args.length === b.args.length && a.args.every((x, i) => formatArg(x) === formatArg(b.args[i]!));
 }
 
+/** A plain assertion for hot loops (expect() per check would dominate the 100,000-child test). */
+function must(condition: boolean, message: () => string): void {
+  if (!condition) throw new Error(message());
+}
+
 /** The edit that turns parent into child, found by comparing statement lists. */
 function diff(parent: Program, child: Program): { kind: 'insert' | 'delete' | 'modify'; index: number; arg?: number } {
   const a = parent.statements;
   const b = child.statements;
+  const show = () => `\n${printProgram(parent)}->\n${printProgram(child)}`;
   let i = 0;
   while (i < Math.min(a.length, b.length) && sameStatement(a[i]!, b[i]!)) i++;
   if (b.length === a.length + 1) {
-    expect(b.slice(i + 1).every((s, k) => sameStatement(s, a[i + k]!))).toBe(true);
+    must(b.slice(i + 1).every((s, k) => sameStatement(s, a[i + k]!)), () => `not one insertion${show()}`);
     return { kind: 'insert', index: i };
   }
   if (b.length === a.length - 1) {
-    expect(b.slice(i).every((s, k) => sameStatement(s, a[i + 1 + k]!))).toBe(true);
+    must(b.slice(i).every((s, k) => sameStatement(s, a[i + 1 + k]!)), () => `not one deletion${show()}`);
     return { kind: 'delete', index: i };
   }
-  expect(b.length).toBe(a.length);
-  expect(i).toBeLessThan(a.length);
+  must(b.length === a.length && i < a.length, () => `not one edit${show()}`);
   const s = a[i]!;
   const t = b[i]!;
-  expect(t.target).toBe(s.target);
-  expect(t.op).toBe(s.op);
+  must(t.target === s.target && t.op === s.op, () => `target or op changed${show()}`);
   const changed = s.args.map((x, k) => (formatArg(x) === formatArg(t.args[k]!) ? -1 : k)).filter((k) => k >= 0);
-  expect(changed.length).toBe(1);
-  expect(a.slice(i + 1).every((x, k) => sameStatement(x, b[i + 1 + k]!))).toBe(true);
+  must(changed.length === 1, () => `${changed.length} arguments changed${show()}`);
+  must(a.slice(i + 1).every((x, k) => sameStatement(x, b[i + 1 + k]!)), () => `more than one statement changed${show()}`);
   return { kind: 'modify', index: i, arg: changed[0]! };
 }
 
@@ -103,33 +107,35 @@ describe('mutation invariants over many random parents', () => {
         parent = adamw;
         parentHash = hash(parent);
       }
-      const { child, kind, detail } = mutate(parent, rng, space, hash, parentHash);
-      expect(checkProgram(child).ok).toBe(true);
-      const childHash = hash(child);
-      expect(childHash).not.toBe(parentHash);
-      expect(child.inputs).toEqual(parent.inputs);
-      expect(child.outputs).toEqual(parent.outputs);
-      expect(child.statements.length).toBeGreaterThanOrEqual(Math.min(space.length.min, parent.statements.length));
-      expect(child.statements.length).toBeLessThanOrEqual(Math.max(space.length.max, parent.statements.length));
+      const { child, kind, detail, childHash } = mutate(parent, rng, space, hash, parentHash);
+      const where = () => `child ${n} (${kind}: ${detail})\n${printProgram(parent)}->\n${printProgram(child)}`;
+      must(checkProgram(child).ok, () => `invalid ${where()}`);
+      must(childHash !== parentHash, () => `same hash ${where()}`);
+      // The reported hash is the child's (checked on a sample: recomputing doubles the test's cost).
+      if (n % 97 === 0) must(hash(child) === childHash, () => `wrong childHash ${where()}`);
+      must(child.inputs === parent.inputs || child.inputs.join() === parent.inputs.join(), () => `inputs changed ${where()}`);
+      must(child.outputs.join() === parent.outputs.join(), () => `outputs changed ${where()}`);
+      must(
+        child.statements.length >= Math.min(space.length.min, parent.statements.length) &&
+          child.statements.length <= Math.max(space.length.max, parent.statements.length),
+        () => `length limits ${where()}`,
+      );
       const d = diff(parent, child);
       if (kind === 'insert') {
-        expect(d.kind).toBe('insert');
-        expect(space.ops).toContain(child.statements[d.index]!.op);
+        must(d.kind === 'insert' && space.ops.includes(child.statements[d.index]!.op as never), () => `bad insert ${where()}`);
         // The reported position reproduces the child (it may differ from d.index next to a twin statement).
-        const at = Number(/^insert at (\d+): /.exec(detail)![1]) - 1;
+        const at = Number(/^insert at (\d+): /.exec(detail)?.[1]) - 1;
         const statements = parent.statements.slice();
         statements.splice(at, 0, child.statements[at]!);
-        expect(printProgram({ ...parent, statements })).toBe(printProgram(child));
+        must(printProgram({ ...parent, statements }) === printProgram(child), () => `insert detail ${where()}`);
       } else if (kind === 'delete') {
-        expect(d.kind).toBe('delete');
-        const at = Number(/^delete statement (\d+): /.exec(detail)![1]) - 1;
-        expect(printProgram({ ...parent, statements: parent.statements.filter((_, k) => k !== at) })).toBe(printProgram(child));
+        const at = Number(/^delete statement (\d+): /.exec(detail)?.[1]) - 1;
+        must(d.kind === 'delete', () => `bad delete ${where()}`);
+        must(printProgram({ ...parent, statements: parent.statements.filter((_, k) => k !== at) }) === printProgram(child), () => `delete detail ${where()}`);
       } else {
-        expect(d.kind).toBe('modify');
-        const after = child.statements[d.index]!.args[d.arg!]!;
+        must(d.kind === 'modify', () => `bad modify ${where()}`);
         if (kind === 'modifyConstant') {
-          expect(parent.statements[d.index]!.args[d.arg!]!.kind).toBe('num');
-          expect(after.kind).toBe('num');
+          must(parent.statements[d.index]!.args[d.arg!]!.kind === 'num' && child.statements[d.index]!.args[d.arg!]!.kind === 'num', () => `not a constant ${where()}`);
         }
       }
       kinds[kind] = (kinds[kind] ?? 0) + 1;
