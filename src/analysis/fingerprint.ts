@@ -1,108 +1,187 @@
 /**
  * Behavioural fingerprint (AutoML-Zero's functional equivalence check): run the reduced program
- * with the interpreter's op semantics on fixed pseudo-random probe inputs for a few steps with the
- * state carried, quantise every output to 27 significant bits (about 8 decimal digits; NaN, +Inf,
- * -Inf and zero each one token), and hash. Programs with the same fingerprint are treated as the
- * same program by the cache; x + x and 2 * x collide, as they should.
+ * with the interpreter's op semantics (the `f` of every op in ops.ts, and applyOp for the
+ * reductions) on fixed pseudo-random probe inputs for three steps with the state carried,
+ * quantise every output to 27 significant bits (about 8 decimal digits; NaN, +Inf, -Inf and zero
+ * each one token), and hash. Programs with the same fingerprint are treated as the same program
+ * by the cache; x + x and 2 * x collide, as they should.
  *
- * Probes: two tensor layouts (leaves [2, 3] and [4], so per-leaf and global reductions are told
- * apart), three steps each with fresh weights and gradients and a different lr per step. Values
- * are N(0, 1) times 10^U(-1.5, 1), so they span about three decades. A scalar update counts as that
- * scalar broadcast over the weights (the caller applies w - update either way). Only the update and
- * the live state slots are probed: a dead slot's returned value cannot change any later update.
+ * The probe is PROBE_CONFIGS small independent "models", each with two leaves of two weights (so
+ * per-leaf and global reductions differ) and its own magnitude band; a reduction never mixes two
+ * configurations, so a NaN in one does not poison the others. All configurations are evaluated in
+ * one pass: element-wise ops run once over the concatenated elements, Scalars hold one value per
+ * configuration, and reductions run per configuration through the interpreter's applyOp.
+ * A scalar update counts as that scalar broadcast over the weights (the caller applies w - update
+ * either way). Only the update and the live state slots are probed: a dead slot's returned value
+ * cannot change any later update.
  */
 import type { Program } from '../dsl/ast.ts';
 import { applyOp } from '../dsl/interpret.ts';
 import { makeLayout, type Layout, type OpSpec, type Value } from '../dsl/ops.ts';
 import { Rng } from '../util/rng.ts';
 import { Hash64 } from './canonical.ts';
-import { CONST, INPUT, OP_SPECS } from './graph.ts';
+import { CONST, INPUT, OP_SPECS, TENSOR } from './graph.ts';
 import { reduce, type Reduced } from './pipeline.ts';
 
 export const DEFAULT_PROBE_SEED = 0x5eed;
 /** A second, independent probe set (for measuring fingerprint collisions). */
 export const SECOND_PROBE_SEED = 0xbeef17;
 
-interface ProbeStep {
-  readonly w: Float64Array;
-  readonly g: Float64Array;
-  readonly lr: number;
-}
-
-interface ProbeConfig {
-  readonly layout: Layout;
-  readonly steps: readonly ProbeStep[];
-}
-
-const LAYOUTS: readonly (readonly number[])[] = [[2, 3], [4]];
+/** Number of probe configurations and their leaf sizes. */
+export const PROBE_CONFIGS = 12;
+const LEAVES: readonly number[] = [2, 2];
+const PER_CONFIG = 4;
 const STEPS = 3;
+const TOTAL = PROBE_CONFIGS * PER_CONFIG;
 
-const probeCache = new Map<number, readonly ProbeConfig[]>();
+interface ProbeSet {
+  /** Per step: weights and gradients over all configurations, one lr per configuration. */
+  readonly w: readonly Float64Array[];
+  readonly g: readonly Float64Array[];
+  readonly lr: readonly Float64Array[];
+}
 
-function probeSet(seed: number): readonly ProbeConfig[] {
+const LAYOUT: Layout = makeLayout(LEAVES);
+/** Configuration of each element. */
+const CONFIG_OF = new Uint8Array(TOTAL);
+for (let i = 0; i < TOTAL; i++) CONFIG_OF[i] = Math.floor(i / PER_CONFIG);
+
+const probeCache = new Map<number, ProbeSet>();
+
+/**
+ * Magnitudes: configuration c draws |x| from 10^U(lo_c, lo_c + 0.5), with lo_c spread over
+ * [-2.5, 1.5] (so some configurations stay inside every |x| <= 1 domain and some outside); signs
+ * are random per element. lr per configuration and step: 10^U(-2, 0.3).
+ */
+function probeSet(seed: number): ProbeSet {
   let set = probeCache.get(seed);
   if (set) return set;
   const rng = new Rng(seed);
-  const value = (): number => rng.normal() * Math.pow(10, rng.uniform(-1.5, 1));
-  const tensor = (n: number): Float64Array => {
-    const t = new Float64Array(n);
-    for (let i = 0; i < n; i++) t[i] = value();
+  const band = (c: number): number => -2.5 + (4 * c) / (PROBE_CONFIGS - 1);
+  const tensor = (): Float64Array => {
+    const t = new Float64Array(TOTAL);
+    for (let i = 0; i < TOTAL; i++) {
+      const lo = band(CONFIG_OF[i] as number);
+      t[i] = (rng.next() < 0.5 ? -1 : 1) * Math.pow(10, rng.uniform(lo, lo + 0.5));
+    }
     return t;
   };
-  set = LAYOUTS.map((sizes) => {
-    const layout = makeLayout(sizes);
-    const steps: ProbeStep[] = [];
-    for (let s = 0; s < STEPS; s++) steps.push({ w: tensor(layout.total), g: tensor(layout.total), lr: Math.pow(10, rng.uniform(-1.5, 0.5)) });
-    return { layout, steps };
-  });
+  const w: Float64Array[] = [];
+  const g: Float64Array[] = [];
+  const lr: Float64Array[] = [];
+  for (let s = 0; s < STEPS; s++) {
+    w.push(tensor());
+    g.push(tensor());
+    const l = new Float64Array(PROBE_CONFIGS);
+    for (let c = 0; c < PROBE_CONFIGS; c++) l[c] = Math.pow(10, rng.uniform(-2, 0.3));
+    lr.push(l);
+  }
+  set = { w, g, lr };
   probeCache.set(seed, set);
   return set;
 }
 
-/** Raw probe outputs of a reduced program: per config, per step, the update then each live slot. */
+/** A Tensor holds TOTAL values, a Scalar one per configuration. */
+type Batch = Float64Array;
+
+function elementwise(f: (...x: number[]) => number, args: readonly Batch[], tensorArgs: readonly boolean[], tensorOut: boolean): Batch {
+  const n = tensorOut ? TOTAL : PROBE_CONFIGS;
+  const out = new Float64Array(n);
+  const k = args.length;
+  if (k === 1) {
+    const a = args[0] as Batch;
+    for (let i = 0; i < n; i++) out[i] = f(a[i] as number);
+  } else if (k === 2) {
+    const a = args[0] as Batch;
+    const b = args[1] as Batch;
+    const ta = tensorOut && tensorArgs[0] === true;
+    const tb = tensorOut && tensorArgs[1] === true;
+    if (ta === tensorOut && tb === tensorOut) for (let i = 0; i < n; i++) out[i] = f(a[i] as number, b[i] as number);
+    else
+      for (let i = 0; i < n; i++) {
+        const c = CONFIG_OF[i] as number;
+        out[i] = f(a[ta ? i : c] as number, b[tb ? i : c] as number);
+      }
+  } else {
+    const buf: number[] = new Array(k);
+    for (let i = 0; i < n; i++) {
+      const c = tensorOut ? (CONFIG_OF[i] as number) : i;
+      for (let j = 0; j < k; j++) buf[j] = (args[j] as Batch)[tensorOut && tensorArgs[j] ? i : c] as number;
+      out[i] = f(...buf);
+    }
+  }
+  return out;
+}
+
+/** A reduction or other custom op, one configuration at a time through the interpreter. */
+function perConfig(spec: OpSpec, args: readonly Batch[], tensorArgs: readonly boolean[], tensorOut: boolean): Batch {
+  const out = new Float64Array(tensorOut ? TOTAL : PROBE_CONFIGS);
+  const values: Value[] = new Array(args.length);
+  for (let c = 0; c < PROBE_CONFIGS; c++) {
+    const from = c * PER_CONFIG;
+    for (let j = 0; j < args.length; j++) {
+      const a = args[j] as Batch;
+      values[j] = tensorArgs[j] ? a.subarray(from, from + PER_CONFIG) : (a[c] as number);
+    }
+    const r = applyOp(spec, values, LAYOUT);
+    if (typeof r === 'number') {
+      if (tensorOut) out.fill(r, from, from + PER_CONFIG);
+      else out[c] = r;
+    } else out.set(r, from);
+  }
+  return out;
+}
+
+/** Raw probe outputs of a reduced program: per step, the update then each live slot, over all configurations. */
 export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Float64Array {
   const g = r.graph;
   const outputs = r.outputs;
   const slots = outputs.length - 1;
   const live: number[] = [];
   for (let i = 0; i < slots; i++) if (r.liveSlots[i]) live.push(i);
-  const configs = probeSet(seed);
-  let total = 0;
-  for (const c of configs) total += c.steps.length * c.layout.total * (1 + live.length);
-  const out = new Float64Array(total);
+  const probe = probeSet(seed);
+  const out = new Float64Array(STEPS * TOTAL * (1 + live.length));
   let at = 0;
-  const values: Value[] = new Array(g.size);
-  const args: Value[] = [];
-  for (const c of configs) {
-    const n = c.layout.total;
-    let state: Float64Array[] = [];
-    for (let i = 0; i < slots; i++) state.push(new Float64Array(n));
-    for (const st of c.steps) {
-      for (let id = 0; id < g.size; id++) {
-        const op = g.op[id] as number;
-        if (op === INPUT) {
-          const k = g.value[id] as number;
-          values[id] = k === 0 ? st.w : k === 1 ? st.g : k === g.inputCount - 1 ? st.lr : (state[k - 2] as Float64Array);
-        } else if (op === CONST) values[id] = g.value[id] as number;
-        else {
-          const a = g.args[id] as readonly number[];
-          args.length = a.length;
-          for (let j = 0; j < a.length; j++) args[j] = values[a[j] as number] as Value;
-          values[id] = applyOp(OP_SPECS[op] as OpSpec, args, c.layout);
-        }
+  const values: Batch[] = new Array(g.size);
+  const tensorArgs: boolean[] = [];
+  const args: Batch[] = [];
+  const isTensor = (n: number): boolean => g.kind[n] === TENSOR;
+  // Constants broadcast to one value per configuration, once.
+  for (let id = 0; id < g.size; id++) if (g.op[id] === CONST) values[id] = new Float64Array(PROBE_CONFIGS).fill(g.value[id] as number);
+  let state: Batch[] = [];
+  for (let i = 0; i < slots; i++) state.push(new Float64Array(TOTAL));
+  for (let s = 0; s < STEPS; s++) {
+    for (let id = 0; id < g.size; id++) {
+      const op = g.op[id] as number;
+      if (op === CONST) continue;
+      if (op === INPUT) {
+        const k = g.value[id] as number;
+        values[id] = k === 0 ? (probe.w[s] as Batch) : k === 1 ? (probe.g[s] as Batch) : k === g.inputCount - 1 ? (probe.lr[s] as Batch) : (state[k - 2] as Batch);
+        continue;
       }
-      const u = values[outputs[0] as number] as Value;
-      if (typeof u === 'number') out.fill(u, at, at + n);
-      else out.set(u, at);
-      at += n;
-      for (const i of live) {
-        out.set(values[outputs[1 + i] as number] as Float64Array, at);
-        at += n;
+      const a = g.args[id] as readonly number[];
+      args.length = a.length;
+      tensorArgs.length = a.length;
+      for (let j = 0; j < a.length; j++) {
+        args[j] = values[a[j] as number] as Batch;
+        tensorArgs[j] = isTensor(a[j] as number);
       }
-      const next: Float64Array[] = [];
-      for (let i = 0; i < slots; i++) next.push(values[outputs[1 + i] as number] as Float64Array);
-      state = next;
+      const spec = OP_SPECS[op] as OpSpec;
+      const sem = spec.semantics;
+      values[id] = sem.type === 'elementwise' ? elementwise(sem.f, args, tensorArgs, isTensor(id)) : perConfig(spec, args, tensorArgs, isTensor(id));
     }
+    const u = outputs[0] as number;
+    const uv = values[u] as Batch;
+    if (isTensor(u)) out.set(uv, at);
+    else for (let i = 0; i < TOTAL; i++) out[at + i] = uv[CONFIG_OF[i] as number] as number;
+    at += TOTAL;
+    for (const i of live) {
+      out.set(values[outputs[1 + i] as number] as Batch, at);
+      at += TOTAL;
+    }
+    const next: Batch[] = [];
+    for (let i = 0; i < slots; i++) next.push(values[outputs[1 + i] as number] as Batch);
+    state = next;
   }
   return out;
 }
