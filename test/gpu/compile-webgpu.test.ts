@@ -6,7 +6,7 @@
  * One leaf is larger than the backend's CPU hand-off threshold (1,000 elements), so its ops run as
  * GPU shaders; the small leaf is what the backend may forward to its CPU kernels, as in training.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@tensorflow/tfjs';
 import { numArg, varArg, type Arg, type Program, type Statement } from '../../src/dsl/ast.ts';
@@ -222,10 +222,11 @@ describe.skipIf(lavapipeSkipReason !== undefined)('compiled update steps on webg
     }
   });
 
-  it('runs every shipped program for 20 steps with state as the interpreter does', async () => {
-    const names = ['adamw', 'lion', 'momentum', 'sgd', 'signsgd', 'signum', 'paper-discovered'];
+  it('runs every program in search-spaces/programs for 20 steps with state as the interpreter does', async () => {
+    const names = readdirSync('search-spaces/programs').filter((f) => f.endsWith('.prog'));
+    expect(names.length).toBeGreaterThanOrEqual(7);
     for (const name of names) {
-      const program = parseProgram(readFileSync(`search-spaces/programs/${name}.prog`, 'utf8'));
+      const program = parseProgram(readFileSync(`search-spaces/programs/${name}`, 'utf8'));
       const prep = prepare(program);
       const rng = new Rng(99);
       const w0 = Float64Array.from({ length: layout.total }, () => Math.fround(rng.normal()));
