@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { numArg, varArg, type Program } from '../../src/dsl/ast.ts';
 import { assertValid, checkProgram, variableKinds } from '../../src/dsl/check.ts';
 import { DIAGNOSTIC_CODES, DslError, formatDiagnostic, type Diagnostic, type DiagnosticCode } from '../../src/dsl/errors.ts';
+import { randomProgram } from '../../src/dsl/generate.ts';
+import { prepare, step } from '../../src/dsl/interpret.ts';
+import { makeLayout, OP_NAMES } from '../../src/dsl/ops.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 /** Diagnostics of a source text: the parser's error, or else the checker's list. */
 function diagnosticsOf(source: string): readonly Diagnostic[] {
@@ -171,5 +175,51 @@ describe('kinds', () => {
 
   it('a variable may be reassigned with the same kind, and an op name may be a variable name', () => {
     expect(diagnosticsOf('def train(w, g, lr):\n  sign = sign(g)\n  sign = sign * 2\n  return sign\n')).toEqual([]);
+  });
+});
+
+describe('checked programs run', () => {
+  it('on 3,000 randomly corrupted programs the checker never throws, and whatever it accepts the interpreter runs', () => {
+    const layout = makeLayout([2, 3]);
+    const rng = new Rng(555);
+    let accepted = 0;
+    let rejected = 0;
+    for (let i = 0; i < 3000; i++) {
+      const p = randomProgram(rng, { length: 1 + rng.int(8) });
+      const statements = [...p.statements];
+      const at = rng.int(statements.length);
+      const s = statements[at]!;
+      let outputs = [...p.outputs];
+      switch (rng.int(5)) {
+        case 0: // another op, same arguments
+          statements[at] = { ...s, op: rng.pick(OP_NAMES) };
+          break;
+        case 1: // drop or add an argument
+          statements[at] = { ...s, args: rng.next() < 0.5 ? s.args.slice(1) : [...s.args, varArg('g')] };
+          break;
+        case 2: // an argument becomes another name (maybe unknown, maybe of the other kind)
+          statements[at] = { ...s, args: s.args.map((a) => (rng.next() < 0.5 ? varArg(rng.pick(['w', 'lr', 'nope', s.target])) : a)) };
+          break;
+        case 3: // a different return
+          outputs = outputs.map((o) => (rng.next() < 0.3 ? rng.pick(['lr', 'w', 'zz', o]) : o)).slice(0, 1 + rng.int(outputs.length + 1));
+          break;
+        default: // a constant where a name was
+          statements[at] = { ...s, args: s.args.map((a) => (rng.next() < 0.5 ? numArg(rng.normal()) : a)) };
+      }
+      const q: Program = { ...p, statements, outputs };
+      const r = checkProgram(q);
+      if (!r.ok) {
+        rejected++;
+        expect(r.diagnostics.length).toBeGreaterThan(0);
+        continue;
+      }
+      accepted++;
+      const out = step(prepare(q), { w: new Float64Array(5).fill(0.5), g: new Float64Array(5).fill(-0.25), state: [new Float64Array(5), new Float64Array(5)], lr: 1 }, layout);
+      expect(out.state.length).toBe(2);
+      for (const st of out.state) expect(st).toHaveLength(5);
+      if (typeof out.update !== 'number') expect(out.update).toHaveLength(5);
+    }
+    expect(accepted).toBeGreaterThan(300);
+    expect(rejected).toBeGreaterThan(300);
   });
 });
