@@ -1,0 +1,45 @@
+/**
+ * Pool scaling: trained programs per minute on the default suite with 2 workers against 1.
+ * A trained program = one program trained on every task of the suite (x1, wasm).
+ *
+ *   npx tsx bench/pool-scaling.ts [--programs 4] [--suite default]
+ *
+ * Workers are started and warmed (tfjs loaded, wasm initialised) before timing.
+ */
+import { readFileSync } from 'node:fs';
+import { createEvaluationPool } from '../src/pool/pool.ts';
+import { loadTaskSpec, resolveTaskList } from '../src/proxy/tasks/index.ts';
+import type { EvalJob } from '../src/proxy/types.ts';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
+}
+const suite = arg('suite', 'default');
+const names = ['adamw', 'lion', 'sgd', 'momentum', 'signum', 'signsgd'].slice(0, Number(arg('programs', '4')));
+const programs = names.map((n) => readFileSync(new URL(`../search-spaces/programs/${n}.prog`, import.meta.url), 'utf8'));
+const specs = resolveTaskList(suite);
+const jobs: EvalJob[] = programs.flatMap((programText) => specs.map((task) => ({ programText, task: task.name, fidelity: 1 as const, seed: 0, backend: 'wasm' as const })));
+const warm: EvalJob = { programText: programs[0] as string, task: { ...loadTaskSpec('quadratic'), steps: 20 }, fidelity: 1, seed: 0, backend: 'wasm' };
+
+async function measure(workers: number): Promise<number> {
+  const pool = createEvaluationPool({ size: workers });
+  try {
+    await Promise.all(Array.from({ length: workers }, () => pool.evaluate(warm)));
+    const t0 = performance.now();
+    const results = await Promise.all(jobs.map((j) => pool.evaluate(j)));
+    const seconds = (performance.now() - t0) / 1000;
+    const bad = results.filter((r) => r.status === 'failed');
+    if (bad.length > 0) throw new Error(`failed evaluations: ${bad.map((r) => r.reason).join('; ')}`);
+    const perMinute = (programs.length / seconds) * 60;
+    console.log(`${workers} worker${workers > 1 ? 's' : ' '}: ${jobs.length} evaluations in ${seconds.toFixed(1)} s = ${perMinute.toFixed(1)} trained programs per minute`);
+    return perMinute;
+  } finally {
+    await pool.close();
+  }
+}
+
+console.log(`suite ${suite} (${specs.map((s) => s.name).join(', ')}), programs ${names.join(', ')}, wasm, x1`);
+const one = await measure(1);
+const two = await measure(2);
+console.log(`ratio 2 workers / 1 worker: ${(two / one).toFixed(2)}x`);
