@@ -81,8 +81,9 @@ const HELPERS: Record<string, string> = {
     # JavaScript's Math.pow, the language's definition: (+-1) ** (+-inf or nan) is nan (C's pow gives 1).
     return jnp.where((jnp.abs(x) == 1) & ~jnp.isfinite(y), jnp.nan, jnp.power(x, y))`,
   _log1p: `def _log1p(x):
-    # ln|1 + x|: log1p where it is accurate, the abs-guarded form below -1.
-    return jnp.where(x > -1, jnp.log1p(x), jnp.log(jnp.abs(1 + x)))`,
+    # ln|1 + x|: log1p for |x| < 1, where it is needed for accuracy, ln|1 + x| elsewhere (the guard below -1;
+    # above 1 the two agree, and some log1p kernels overflow for huge x: torch 1.13 gives log1p(1e308) = inf).
+    return jnp.where(jnp.abs(x) < 1, jnp.log1p(x), jnp.log(jnp.abs(1 + x)))`,
   _rel_sign: `def _rel_sign(x):
     # x / sqrt(1 + x^2), written as sign(x) / sqrt(1 + 1 / x^2) for |x| > 1 so that it does not overflow.
     return jnp.where(jnp.abs(x) <= 1, x / jnp.sqrt(1 + x * x), jnp.sign(x) / jnp.sqrt(1 + 1 / (x * x)))`,

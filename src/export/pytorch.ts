@@ -84,8 +84,9 @@ const HELPERS: Record<string, string> = {
     r = torch.pow(x, y)
     return torch.where((torch.abs(x) == 1) & ~torch.isfinite(y), torch.full_like(r, math.nan), r)`,
   _log1p: `def _log1p(x):
-    # ln|1 + x|: log1p where it is accurate, the abs-guarded form below -1.
-    return torch.where(x > -1, torch.log1p(x), torch.log(torch.abs(1 + x)))`,
+    # ln|1 + x|: log1p for |x| < 1, where it is needed for accuracy, ln|1 + x| elsewhere (the guard below -1;
+    # above 1 the two agree, and some log1p kernels overflow for huge x: torch 1.13 gives log1p(1e308) = inf).
+    return torch.where(torch.abs(x) < 1, torch.log1p(x), torch.log(torch.abs(1 + x)))`,
   _cbrt: `def _cbrt(x):
     # real cube root; PyTorch has no cbrt, so sign(x) * |x| ** (1/3) (may differ in the last bits)
     return _sign(x) * torch.abs(x).pow(1.0 / 3.0)`,

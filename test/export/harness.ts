@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Program } from '../../src/dsl/ast.ts';
+import type { Arg, Program, Statement } from '../../src/dsl/ast.ts';
 import { runSteps } from '../../src/dsl/interpret.ts';
-import { makeLayout } from '../../src/dsl/ops.ts';
+import { makeLayout, OPS } from '../../src/dsl/ops.ts';
 import { exportProgram } from '../../src/export/index.ts';
 import type { Rng } from '../../src/util/rng.ts';
 
@@ -94,7 +94,7 @@ def leaves(flat, shapes):
     out, i = [], 0
     for s in shapes:
         n = int(np.prod(s)) if len(s) else 1
-        out.append(np.array(flat[i:i + n], dtype=np.float64).reshape(s))
+        out.append(np.array([float(v) for v in flat[i:i + n]], dtype=np.float64).reshape(s))
         i += n
     return out
 
@@ -125,32 +125,106 @@ for k, case in enumerate(cases):
 json.dump(results, open(sys.argv[2], 'w'))
 `;
 
+const TORCH_RUNNER = String.raw`
+import importlib.util, json, sys
+import torch
+
+def leaves(flat, shapes):
+    out, i = [], 0
+    for s in shapes:
+        n = 1
+        for k in s:
+            n *= k
+        out.append(torch.tensor([float(v) for v in flat[i:i + n]], dtype=torch.float64).reshape(s))
+        i += n
+    return out
+
+def enc(tensors):
+    return [repr(float(v)) for t in tensors for v in t.reshape(-1).tolist()]
+
+cases = json.load(open(sys.argv[1]))
+results = []
+for k, case in enumerate(cases):
+    try:
+        spec = importlib.util.spec_from_file_location('exported_%d' % k, case['module'])
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        shapes = [tuple(s) for s in case['shapes']]
+        params = [torch.nn.Parameter(x) for x in leaves(case['w0'], shapes)]
+        c = leaves(case['c'], shapes)
+        d = leaves(case['d'], shapes)
+        opt = mod.Exported(params, lr=1.0)
+        steps = []
+        for t, lr in enumerate(case['lrs']):
+            n = leaves(case['noise'][t], shapes)
+            with torch.no_grad():
+                for p, ci, di, ni in zip(params, c, d, n):
+                    p.grad = ci * p + di + ni
+            for group in opt.param_groups:
+                group['lr'] = lr
+            opt.step()
+            steps.append({
+                'w': enc([p.detach() for p in params]),
+                'state': [enc([opt.state[p][s] for p in params]) for s in mod.Exported.SLOTS],
+            })
+        results.append({'steps': steps})
+    except Exception as e:
+        results.append({'error': '%s: %s' % (type(e).__name__, e)})
+json.dump(results, open(sys.argv[2], 'w'))
+`;
+
+let torchCached: (PythonStatus & { python?: string }) | undefined;
+
+/** A python3 on this machine that imports torch (the PATH one first, then the system one). */
+export function torchStatus(): PythonStatus & { python?: string } {
+  if (torchCached) return torchCached;
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (!r.error && r.status === 0) return (torchCached = { ok: true, reason: `torch ${r.stdout.trim()}`, python });
+  }
+  return (torchCached = { ok: false, reason: 'no python3 here imports torch' });
+}
+
+/** Numbers as Python float() strings: JSON has no NaN or infinities and drops the sign of -0. */
+function encode(x: Float64Array): string[] {
+  return [...x].map((v) => (Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : Object.is(v, -0) ? '-0.0' : String(v)));
+}
+
 const decode = (s: string): number => (s === 'nan' ? NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s));
 
 /** Exports every case's program to NumPy and runs them all in one python3 process. */
 export function numpyTrajectories(cases: readonly Case[]): (Trajectory | { error: string })[] {
+  return pythonTrajectories(cases, 'numpy', 'python3');
+}
+
+/** Exports every case's program as a PyTorch optimizer (float64 parameters) and runs them in one process. */
+export function torchTrajectories(cases: readonly Case[], python: string): (Trajectory | { error: string })[] {
+  return pythonTrajectories(cases, 'pytorch', python);
+}
+
+function pythonTrajectories(cases: readonly Case[], format: 'numpy' | 'pytorch', python: string): (Trajectory | { error: string })[] {
   const dir = mkdtempSync(join(tmpdir(), 'optsearch-export-'));
   try {
     const input = cases.map((k, i) => {
       const module = join(dir, `program_${i}.py`);
-      writeFileSync(module, exportProgram(k.program, 'numpy'));
+      writeFileSync(module, exportProgram(k.program, format, { name: 'exported' }));
       return {
         module,
         shapes: k.shapes,
-        w0: [...k.w0],
-        c: [...k.c],
-        d: [...k.d],
-        noise: k.noise.map((n) => [...n]),
+        w0: encode(k.w0),
+        c: encode(k.c),
+        d: encode(k.d),
+        noise: k.noise.map(encode),
         lrs: k.lrs,
       };
     });
     writeFileSync(join(dir, 'cases.json'), JSON.stringify(input));
-    writeFileSync(join(dir, 'runner.py'), RUNNER);
-    const r = spawnSync('python3', [join(dir, 'runner.py'), join(dir, 'cases.json'), join(dir, 'out.json')], {
+    writeFileSync(join(dir, 'runner.py'), format === 'numpy' ? RUNNER : TORCH_RUNNER);
+    const r = spawnSync(python, [join(dir, 'runner.py'), join(dir, 'cases.json'), join(dir, 'out.json')], {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
-    if (r.status !== 0) throw new Error(`python3 runner failed: ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`${python} runner failed: ${r.stderr}`);
     const out = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as (
       | { steps: { w: string[]; state: string[][] }[] }
       | { error: string }
@@ -197,9 +271,114 @@ export function firstMismatch(expected: Trajectory, actual: Trajectory, rel: num
     for (const [what, x, y] of pairs) {
       if (!y || y.length !== x.length) return `step ${t} ${what}: ${y?.length} values, expected ${x.length}`;
       for (let i = 0; i < x.length; i++) {
-        if (!close(x[i]!, y[i]!, rel)) return `step ${t} ${what}[${i}]: numpy ${y[i]}, interpreter ${x[i]}`;
+        if (!close(x[i]!, y[i]!, rel)) return `step ${t} ${what}[${i}]: exported ${y[i]}, interpreter ${x[i]}`;
       }
     }
   }
   return undefined;
+}
+
+export const STEPS = 5;
+export const REL = 1e-9;
+export const LAYOUTS: readonly (readonly (readonly number[])[])[] = [
+  [[2, 3], [4]],
+  [[3], [1], [2, 2]],
+  [[5], [2]],
+  [[], [3], [2, 1]],
+  [[1], [1], [1], [4]],
+];
+export const SLOT_SETS: readonly (readonly string[])[] = [['m', 'v'], ['m', 'v'], ['m'], [], ['m', 'v', 's']];
+
+
+/** Ops whose value reaches an output (update or a state slot) of the program. */
+export function liveOps(p: Program): Set<string> {
+  const need = new Set(p.outputs);
+  const ops = new Set<string>();
+  for (let i = p.statements.length - 1; i >= 0; i--) {
+    const s = p.statements[i] as Statement;
+    if (!need.has(s.target)) continue;
+    need.delete(s.target);
+    ops.add(s.op);
+    for (const a of s.args) if (a.kind === 'var') need.add(a.name);
+  }
+  return ops;
+}
+
+export function compareAll(cases: readonly Case[], run: (cases: readonly Case[]) => (Trajectory | { error: string })[] = numpyTrajectories): string[] {
+  const actual = run(cases);
+  const failures: string[] = [];
+  cases.forEach((k, i) => {
+    const a = actual[i]!;
+    if ('error' in a) {
+      failures.push(`case ${i}: python raised ${a.error}`);
+      return;
+    }
+    const m = firstMismatch(interpreterTrajectory(k), a, REL);
+    if (m) failures.push(`case ${i} (${k.program.statements.map((s) => s.op).join(' ')}): ${m}`);
+  });
+  return failures;
+}
+
+export const v = (name: string): Arg => ({ kind: 'var', name });
+export const n = (value: number): Arg => ({ kind: 'num', value });
+
+/**
+ * One program per op and argument form, with the op's result flowing into the update: the Tensor form
+ * on tensors (m, g, w) and, where the op accepts Scalars, the Scalar form on two data-dependent scalars.
+ */
+export function perOpPrograms(): Program[] {
+  const out: Program[] = [];
+  for (const spec of OPS) {
+    const forms: ('tensor' | 'scalar')[] = spec.args.every((k) => k !== 'T') && spec.args.length > 0 ? ['tensor', 'scalar'] : ['tensor'];
+    for (const form of forms) {
+      const tensors = ['m', 'g', 'w'];
+      const scalars = ['s', 't', 'lr'];
+      let ti = 0;
+      let si = 0;
+      const args: Arg[] = spec.args.map((k) =>
+        k === 'T' || (k === 'N' && form === 'tensor') ? v(tensors[ti++ % 3] as string) : v(scalars[si++ % 3] as string),
+      );
+      const result = spec.result === 'S' || (form === 'scalar' && spec.result !== 'T') ? 'scalar' : 'tensor';
+      const statements: Statement[] = [
+        { target: 'm', op: 'interp', args: [v('g'), v('m'), n(0.5)] },
+        { target: 's', op: 'global_norm', args: [v('m')] },
+        { target: 't', op: 'dot', args: [v('g'), v('w')] },
+        { target: 'x', op: spec.name, args },
+      ];
+      if (result === 'scalar') statements.push({ target: 'u', op: 'mul', args: [v('g'), v('x')] });
+      out.push({ name: 'train', inputs: ['w', 'g', 'm', 'lr'], statements, outputs: [result === 'scalar' ? 'u' : 'x', 'm'] });
+    }
+  }
+  return out;
+}
+
+
+/** Values where the ops' definitions have edges: NaN, infinities, signed zeros, +-1, overflow, subnormals. */
+export const SPECIAL_VALUES = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 1e308, -1e-310, 0.5, -2.5, 3, 1e-8, -1e-8, 2, -0.5];
+
+/**
+ * Inputs whose weights and gradients run through SPECIAL_VALUES in different pairings: w0 cycles
+ * through them and g = 0 * w + d gives the gradient another cycle (0 * inf is NaN, as everywhere).
+ */
+export function specialCase(program: Program, shapes: readonly (readonly number[])[], offset: number): Case {
+  const total = shapes.reduce((a, s) => a + sizeOf(s), 0);
+  const k = SPECIAL_VALUES.length;
+  const w0 = Float64Array.from({ length: total }, (_, i) => SPECIAL_VALUES[(i + offset) % k] as number);
+  const d = Float64Array.from({ length: total }, (_, i) => SPECIAL_VALUES[(i * 5 + 3 + offset) % k] as number);
+  const zeros = new Float64Array(total);
+  return { program, shapes, w0, c: zeros, d, noise: [zeros, zeros], lrs: [1, 0.5] };
+}
+
+/** One program per op applied directly to (w, g) and literal scalars; the result is the update and the state. */
+export function specialPrograms(): Program[] {
+  const scalarLiteral: Partial<Record<string, number>> = { interp: 0.3, clip: 1, thresh_sign: 0.5 };
+  return OPS.map((spec) => {
+    const tensors = ['w', 'g'];
+    let ti = 0;
+    const args: Arg[] = spec.args.map((k) => (k === 'S' ? n(scalarLiteral[spec.name] ?? 0.5) : v(tensors[ti++ % 2] as string)));
+    const statements: Statement[] = [{ target: 'x', op: spec.name, args }];
+    const scalar = spec.result === 'S';
+    if (scalar) statements.push({ target: 'u', op: 'mul', args: [v('g'), v('x')] });
+    return { name: 'train', inputs: ['w', 'g', 'm', 'lr'], statements, outputs: [scalar ? 'u' : 'x', scalar ? 'u' : 'x'] };
+  });
 }
