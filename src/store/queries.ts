@@ -21,7 +21,20 @@ export type JsonValue = null | boolean | number | string | readonly JsonValue[] 
  * turn it into null).
  */
 export function encodeJson(value: unknown): string {
+  // The replacer is several times slower than plain stringify; most values have nothing to replace.
+  if (!hasNonFinite(value)) return JSON.stringify(value);
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $float: String(v) } : v));
+}
+
+function hasNonFinite(v: unknown): boolean {
+  if (typeof v === 'number') return !Number.isFinite(v);
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (hasNonFinite(x)) return true;
+    return false;
+  }
+  for (const k in v) if (hasNonFinite((v as Record<string, unknown>)[k])) return true;
+  return false;
 }
 
 export function decodeJson<T>(text: string): T {
