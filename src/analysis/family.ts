@@ -83,6 +83,8 @@ interface Ctx {
   readonly inputs: readonly string[];
   /** Bit i set: the node depends on input i (inputs beyond 30 share bit 30). */
   readonly deps: Int32Array;
+  /** Nodes the update's linear split treats as one term: the returned state values. */
+  readonly atoms: ReadonlySet<number>;
 }
 
 function dependencyMasks(g: Graph): Int32Array {
@@ -117,6 +119,7 @@ function linear(x: Ctx, n: number, c: number, k: number, ema: boolean, out: Term
   const g = x.g;
   const op = g.op[n] as number;
   const a = g.args[n] as readonly number[];
+  if (x.atoms.has(n)) return push(out, n, c, k);
   if (op === OP.add) {
     linear(x, a[0]!, c, k, ema, out);
     linear(x, a[1]!, c, k, ema, out);
@@ -143,6 +146,10 @@ function linear(x: Ctx, n: number, c: number, k: number, ema: boolean, out: Term
     linear(x, a[1]!, c * w, k, ema, out);
     return;
   }
+  push(out, n, c, k);
+}
+
+function push(out: Term[], n: number, c: number, k: number): void {
   const same = out.find((t) => t.node === n && t.k === k);
   if (same) same.c += c;
   else out.push({ node: n, c, k });
@@ -221,7 +228,7 @@ function show(x: Ctx, n: number, depth = 0): string {
 export function recognizeFamily(p: Program): FamilyReading {
   const r = reduce(p);
   const g = r.graph;
-  const x: Ctx = { g, r, lr: g.inputCount - 1, inputs: p.inputs, deps: dependencyMasks(g) };
+  const x: Ctx = { g, r, lr: g.inputCount - 1, inputs: p.inputs, deps: dependencyMasks(g), atoms: new Set(r.outputs.slice(1)) };
   const diffs: string[] = [];
   const hp: FamilyHyperparameters = {};
   const update = r.outputs[0] as number;
