@@ -270,15 +270,19 @@ export function openStore(path: string = DEFAULT_DB_PATH, opts: OpenOptions = {}
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      const run = db.transaction(() => {
-        // Re-read inside the write lock: another process may have migrated meanwhile.
-        const current = versionOf(db);
-        if (current > SCHEMA_VERSION) {
-          throw new StoreError(path, `database schema version ${current} is newer than this optsearch supports (${SCHEMA_VERSION}); use a newer optsearch`);
-        }
-        if (current < target) migrate(db, current, target);
-      });
-      run.immediate();
+      // Take the write lock only when there is something to migrate, so that opening beside a
+      // running search does not wait for its transaction.
+      if (versionOf(db) < target) {
+        const run = db.transaction(() => {
+          // Re-read inside the write lock: another process may have migrated meanwhile.
+          const current = versionOf(db);
+          if (current > SCHEMA_VERSION) {
+            throw new StoreError(path, `database schema version ${current} is newer than this optsearch supports (${SCHEMA_VERSION}); use a newer optsearch`);
+          }
+          if (current < target) migrate(db, current, target);
+        });
+        run.immediate();
+      }
     } else {
       db.pragma('query_only = ON');
     }

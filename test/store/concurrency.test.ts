@@ -29,6 +29,12 @@ describe('a reader while a writer writes (WAL)', () => {
             expect(countEvaluations(reader.db)).toBe(batch * 100);
             expect(listRuns(reader)).toHaveLength(1);
           }
+          if (batch === 2 && i === 50) {
+            // A second read-write opening (a CLI command beside a search) does not wait for the lock either.
+            const other = openStore(path, { busyTimeoutMs: 0 });
+            expect(countEvaluations(other.db)).toBe(200);
+            other.close();
+          }
         }
       });
       expect(countEvaluations(reader.db)).toBe((batch + 1) * 100);
