@@ -274,12 +274,14 @@ export function runLowered(tf: Tf, lp: LoweredProgram, inputs: StepInputs): Step
   r[1] = { kind: 'tensor', leaves: inputs.g };
   for (let i = 0; i < lp.slotCount; i++) r[2 + i] = { kind: 'tensor', leaves: inputs.state[i] as Tensor[] };
   r[2 + lp.slotCount] = inputs.lr;
-  const memo = new Map<number, Tensor>();
+  // keyed so that -0 and 0 stay distinct (1 / -0 is -Infinity)
+  const memo = new Map<number | string, Tensor>();
   const k: ScalarMemo = (n) => {
-    let t = memo.get(n);
+    const key = Object.is(n, -0) ? '-0' : n;
+    let t = memo.get(key);
     if (t === undefined) {
       t = tf.scalar(n);
-      memo.set(n, t);
+      memo.set(key, t);
     }
     return t;
   };

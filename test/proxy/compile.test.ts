@@ -169,6 +169,16 @@ describe.each(['wasm', 'cpu'] as const)('compiled ops match the interpreter on %
     });
   }
 
+  it('keeps -0 distinct from 0 in host constants (1 / -0 is -Infinity)', async () => {
+    const program = parseProgram('def train(w, g, lr):\n  a = g * 0\n  b = g * -0\n  a = reciprocal(a)\n  b = reciprocal(b)\n  u = a - b\n  return u\n');
+    const out = tf.tidy(() => {
+      const o = runLowered(tf, lowerProgram(program), { w: [tf.zeros([2])], g: [tf.tensor1d([1, 2])], state: [], lr: 1 });
+      return tf.keep((o.update as unknown as { leaves: Tensor[] }).leaves[0] as Tensor);
+    });
+    expect(Array.from(await out.data())).toEqual([Infinity, Infinity]);
+    out.dispose();
+  });
+
   it('keeps NaN through sign, unit_clip and thresh_sign as the interpreter does', async () => {
     const program = parseProgram('def train(w, g, lr):\n  a = sign(g)\n  b = unit_clip(g)\n  c = thresh_sign(g, 0.5)\n  u = a + b\n  u = u + c\n  return u\n');
     const g = new Float64Array([NaN, Infinity, -Infinity, 0, 0.25, -3, 2, 1, -1, 0.5, -0.5, 7]);
