@@ -4,7 +4,7 @@
  * (g = c * w + d + noise_t, the same IEEE operations in both), state carried over the steps.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Arg, Program, Statement } from '../../src/dsl/ast.ts';
@@ -225,23 +225,24 @@ function pythonTrajectories(cases: readonly Case[], format: 'numpy' | 'pytorch',
       maxBuffer: 64 * 1024 * 1024,
     });
     if (r.status !== 0) throw new Error(`${python} runner failed: ${r.stderr}`);
-    const out = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as (
-      | { steps: { w: string[]; state: string[][] }[] }
-      | { error: string }
-    )[];
-    return out.map((o) =>
-      'error' in o
-        ? o
-        : {
-            steps: o.steps.map((s) => ({
-              w: Float64Array.from(s.w.map(decode)),
-              state: s.state.map((x) => Float64Array.from(x.map(decode))),
-            })),
-          },
-    );
+    return decodeResults(readFileSync(join(dir, 'out.json'), 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function decodeResults(json: string): (Trajectory | { error: string })[] {
+  const out = JSON.parse(json) as ({ steps: { w: string[]; state: string[][] }[] } | { error: string })[];
+  return out.map((o) =>
+    'error' in o
+      ? o
+      : {
+          steps: o.steps.map((s) => ({
+            w: Float64Array.from(s.w.map(decode)),
+            state: s.state.map((x) => Float64Array.from(x.map(decode))),
+          })),
+        },
+  );
 }
 
 /**
@@ -381,4 +382,171 @@ export function specialPrograms(): Program[] {
     if (scalar) statements.push({ target: 'u', op: 'mul', args: [v('g'), v('x')] });
     return { name: 'train', inputs: ['w', 'g', 'm', 'lr'], statements, outputs: [scalar ? 'u' : 'x', scalar ? 'u' : 'x'] };
   });
+}
+
+/**
+ * Stand-ins for jax and optax built on NumPy, for machines without JAX: jax.numpy is NumPy itself (JAX
+ * mirrors its names), jax.tree_util flattens dicts and lists in JAX's order (dict keys sorted), and
+ * optax has GradientTransformation and safe_int32_increment. They run the exported transformation's
+ * plumbing (flatten, rule, negation, state, schedule by count); JAX's own numerics are not checked.
+ */
+const FAKE_JAX: Record<string, string> = {
+  'jax/__init__.py': 'from . import numpy, tree_util\nArray = object\n',
+  'jax/numpy.py': 'from numpy import *\nfrom numpy import asarray, where, shape, broadcast_to, zeros, zeros_like, int32, pi, e, nan\n',
+  'jax/tree_util.py': String.raw`
+def _flatten(x):
+    if isinstance(x, dict):
+        leaves, specs = [], []
+        for k in sorted(x):
+            l, s = _flatten(x[k])
+            leaves += l
+            specs.append(s)
+        return leaves, ('dict', tuple(sorted(x)), tuple(specs))
+    if isinstance(x, list):
+        leaves, specs = [], []
+        for item in x:
+            l, s = _flatten(item)
+            leaves += l
+            specs.append(s)
+        return leaves, ('list', len(x), tuple(specs))
+    return [x], ('leaf',)
+
+def _build(spec, it):
+    if spec[0] == 'dict':
+        return {k: _build(s, it) for k, s in zip(spec[1], spec[2])}
+    if spec[0] == 'list':
+        return [_build(s, it) for s in spec[2]]
+    return next(it)
+
+class PyTreeDef:
+    def __init__(self, spec):
+        self.spec = spec
+    def unflatten(self, leaves):
+        return _build(self.spec, iter(leaves))
+    def flatten_up_to(self, tree):
+        leaves, spec = _flatten(tree)
+        if spec != self.spec:
+            raise ValueError('tree structure mismatch')
+        return leaves
+
+def tree_flatten(x):
+    leaves, spec = _flatten(x)
+    return leaves, PyTreeDef(spec)
+
+def tree_leaves(x):
+    return _flatten(x)[0]
+
+def tree_map(f, tree, *rest):
+    leaves, d = tree_flatten(tree)
+    others = [d.flatten_up_to(r) for r in rest]
+    return d.unflatten([f(*xs) for xs in zip(leaves, *others)])
+`,
+  'optax/__init__.py': String.raw`
+from typing import Any, Callable, NamedTuple
+from jax import tree_util
+Updates = Any
+
+class GradientTransformation(NamedTuple):
+    init: Callable
+    update: Callable
+
+def safe_int32_increment(count):
+    return count + 1
+
+def apply_updates(params, updates):
+    return tree_util.tree_map(lambda p, u: p + u, params, updates)
+`,
+};
+
+const OPTAX_RUNNER = String.raw`
+import importlib.util, json, sys, warnings
+import numpy as np
+import jax, optax
+if hasattr(jax, 'config'):
+    jax.config.update('jax_enable_x64', True)
+warnings.filterwarnings('ignore')
+np.seterr(all='ignore')
+
+def leaves(flat, shapes):
+    out, i = [], 0
+    for s in shapes:
+        n = int(np.prod(s)) if len(s) else 1
+        out.append(np.array([float(v) for v in flat[i:i + n]], dtype=np.float64).reshape(s))
+        i += n
+    return out
+
+def as_tree(ls):
+    # a nested pytree whose flattening order is the leaf order
+    return {'first': ls[0], 'rest': [{'w': x} for x in ls[1:]]}
+
+def enc(tree):
+    return [repr(float(v)) for a in jax.tree_util.tree_leaves(tree) for v in np.ravel(np.asarray(a))]
+
+cases = json.load(open(sys.argv[1]))
+results = []
+for k, case in enumerate(cases):
+    try:
+        spec = importlib.util.spec_from_file_location('exported_%d' % k, case['module'])
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        shapes = [tuple(s) for s in case['shapes']]
+        params = as_tree(leaves(case['w0'], shapes))
+        c = leaves(case['c'], shapes)
+        d = leaves(case['d'], shapes)
+        lrs = case['lrs']
+        tx = mod.exported(learning_rate=lambda count: lrs[int(count)])
+        state = tx.init(params)
+        steps = []
+        for t in range(len(lrs)):
+            n = leaves(case['noise'][t], shapes)
+            w = jax.tree_util.tree_leaves(params)
+            grads = as_tree([ci * wi + di + ni for ci, wi, di, ni in zip(c, [np.asarray(x) for x in w], d, n)])
+            updates, state = tx.update(grads, state, params)
+            params = optax.apply_updates(params, updates)
+            steps.append({'w': enc(params), 'state': [enc(getattr(state, s)) for s in mod.SLOTS]})
+        results.append({'steps': steps})
+    except Exception as e:
+        results.append({'error': '%s: %s' % (type(e).__name__, e)})
+json.dump(results, open(sys.argv[2], 'w'))
+`;
+
+export interface OptaxRuntime extends PythonStatus {
+  /** True when real jax and optax are importable; otherwise the NumPy stand-ins are used. */
+  readonly real: boolean;
+}
+
+export function optaxRuntime(): OptaxRuntime {
+  const r = spawnSync('python3', ['-c', 'import jax, optax; print(jax.__version__, optax.__version__)'], { encoding: 'utf8' });
+  if (!r.error && r.status === 0) return { ok: true, real: true, reason: `jax and optax ${r.stdout.trim()}` };
+  const np = numpyStatus();
+  return { ok: np.ok, real: false, reason: np.ok ? 'NumPy stand-ins for jax and optax' : np.reason };
+}
+
+/** Exports every case as an optax transformation and runs it on nested-dict params (float64). */
+export function optaxTrajectories(cases: readonly Case[], real: boolean): (Trajectory | { error: string })[] {
+  const dir = mkdtempSync(join(tmpdir(), 'optsearch-optax-'));
+  try {
+    if (!real) {
+      mkdirSync(join(dir, 'fake', 'jax'), { recursive: true });
+      mkdirSync(join(dir, 'fake', 'optax'), { recursive: true });
+      for (const [path, src] of Object.entries(FAKE_JAX)) writeFileSync(join(dir, 'fake', path), src);
+    }
+    const input = cases.map((k, i) => {
+      const module = join(dir, `program_${i}.py`);
+      writeFileSync(module, exportProgram(k.program, 'optax', { name: 'exported' }));
+      return { module, shapes: k.shapes, w0: encode(k.w0), c: encode(k.c), d: encode(k.d), noise: k.noise.map(encode), lrs: k.lrs };
+    });
+    writeFileSync(join(dir, 'cases.json'), JSON.stringify(input));
+    writeFileSync(join(dir, 'runner.py'), OPTAX_RUNNER);
+    const env = real ? process.env : { ...process.env, PYTHONPATH: join(dir, 'fake') };
+    const r = spawnSync('python3', [join(dir, 'runner.py'), join(dir, 'cases.json'), join(dir, 'out.json')], {
+      encoding: 'utf8',
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`optax runner failed: ${r.stderr}`);
+    return decodeResults(readFileSync(join(dir, 'out.json'), 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,0 +1,33 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { randomProgram } from '../../src/dsl/generate.ts';
+import { parseProgram } from '../../src/dsl/parse.ts';
+import { Rng } from '../../src/util/rng.ts';
+import { compareAll, LAYOUTS, makeCase, optaxRuntime, optaxTrajectories, perOpPrograms, SLOT_SETS, STEPS, type Case } from './harness.ts';
+
+// With real jax and optax (x64 enabled) this checks the numerics too; without them, NumPy stand-ins
+// run the exported transformation's plumbing: pytree flattening, the rule, -update, state, schedule by count.
+const runtime = optaxRuntime();
+if (!runtime.ok) console.log(`skipping the optax export runs: ${runtime.reason}`);
+const run = (cases: readonly Case[]) => optaxTrajectories(cases, runtime.real);
+
+describe.skipIf(!runtime.ok)(`optax export, run as a GradientTransformation on nested params (${runtime.reason})`, () => {
+  it('every op, in its Tensor and Scalar forms, matches the Float64 interpreter over 5 steps', () => {
+    const rng = new Rng(2026);
+    const cases = perOpPrograms().map((p, i) => makeCase(rng, p, LAYOUTS[i % 2] as number[][], STEPS));
+    expect(compareAll(cases, run)).toEqual([]);
+  });
+
+  it('the shipped programs and 50 random programs match the interpreter', () => {
+    const rng = new Rng(79);
+    const dir = 'search-spaces/programs';
+    const cases: Case[] = readdirSync(dir)
+      .filter((f) => f.endsWith('.prog'))
+      .map((f) => makeCase(rng, parseProgram(readFileSync(`${dir}/${f}`, 'utf8')), LAYOUTS[2] as number[][], STEPS));
+    for (let i = 0; i < 50; i++) {
+      const p = randomProgram(rng, { length: 3 + rng.int(12), slots: SLOT_SETS[i % SLOT_SETS.length] as string[] });
+      cases.push(makeCase(rng, p, LAYOUTS[i % LAYOUTS.length] as number[][], STEPS));
+    }
+    expect(compareAll(cases, run)).toEqual([]);
+  });
+});
