@@ -79,7 +79,7 @@ export interface SearchSpace {
   };
   /** Task names, resolved by the proxy layer. */
   readonly tasks: readonly string[];
-  /** Task size relative to the proxy (1 = the proxy itself; the funnel uses 10 and 100). */
+  /** Task size relative to the proxy: 1 (the proxy itself), 10 or 100 (the funnel's sizes). */
   readonly fidelity: number;
   readonly seedsPerEvaluation: number;
   /** Learning-rate multipliers tried for each candidate (its best one counts). */
@@ -101,6 +101,12 @@ export class SpaceError extends Error {
 
 /** The folder of the shipped spaces (search-spaces/ at the repository root). */
 export const SPACES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../search-spaces');
+
+/**
+ * Task sizes the proxy layer builds (src/proxy/types.ts FIDELITIES; search does not import proxy,
+ * so a test keeps the two lists equal).
+ */
+export const SPACE_FIDELITIES: readonly number[] = [1, 10, 100];
 
 /** Defaults for every optional field (documented in docs/search-spaces.md). */
 export const SPACE_DEFAULTS = {
@@ -275,6 +281,7 @@ export function parseSearchSpace(json: unknown, file: string, name: string, base
 
   const tasks = r.stringList(top.tasks, 'tasks');
   const fidelity = r.number(top.fidelity, 'fidelity', 'positive', SPACE_DEFAULTS.fidelity);
+  if (!SPACE_FIDELITIES.includes(fidelity)) r.fail('fidelity', `must be one of ${SPACE_FIDELITIES.join(', ')} (got ${fidelity})`);
   const seedsPerEvaluation = r.integer(top.seedsPerEvaluation, 'seedsPerEvaluation', 1, SPACE_DEFAULTS.seedsPerEvaluation);
 
   let lrMultipliers: number[] = [...SPACE_DEFAULTS.lrMultipliers];

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OPS, PAPER_OPS } from '../../src/dsl/ops.ts';
-import { listSearchSpaces, loadSearchSpace, SPACES_DIR, SpaceError, type SearchSpace } from '../../src/search/space.ts';
+import { FIDELITIES } from '../../src/proxy/types.ts';
+import { listSearchSpaces, loadSearchSpace, SPACE_FIDELITIES, SPACES_DIR, SpaceError, type SearchSpace } from '../../src/search/space.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'optsearch-space-'));
@@ -93,6 +94,13 @@ describe('shipped spaces', () => {
   });
 });
 
+describe('fidelities', () => {
+  it('a space accepts exactly the fidelities the proxy layer builds', () => {
+    expect([...SPACE_FIDELITIES]).toEqual([...FIDELITIES]);
+    for (const f of FIDELITIES) expect(loadSearchSpace(variant((j) => ((j.fidelity = f), (j.warmStart = 'programs/adamw.prog')))).fidelity).toBe(f);
+  });
+});
+
 describe('defaults', () => {
   it('optional fields take their documented defaults', () => {
     const file = variant((j) => {
@@ -146,6 +154,7 @@ describe('each wrong field is named with its file', () => {
     ['missing tasks', (j) => delete j.tasks, /tasks is required/],
     ['empty task name', (j) => (j.tasks = ['']), /tasks\[0\] must be a non-empty string/],
     ['zero fidelity', (j) => (j.fidelity = 0), /fidelity must be a positive number/],
+    ['fidelity the proxy does not build', (j) => (j.fidelity = 5), /fidelity must be one of 1, 10, 100 \(got 5\)/],
     ['seeds 0', (j) => (j.seedsPerEvaluation = 0), /seedsPerEvaluation must be an integer >= 1/],
     ['negative lr multiplier', (j) => (j.lrMultipliers = [1, -0.1]), /lrMultipliers\[1\] must be a positive number/],
     ['empty lr multipliers', (j) => (j.lrMultipliers = []), /lrMultipliers must be a non-empty list of positive numbers/],
