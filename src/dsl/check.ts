@@ -25,6 +25,13 @@ export function inputKind(p: Program, index: number): Kind {
   return index === p.inputs.length - 1 ? 'scalar' : 'tensor';
 }
 
+/** ' (update, m, v)' for a few short slot names; nothing when the list would make a long message. */
+function expectedList(slots: readonly string[]): string {
+  const names = ['update', ...slots];
+  const text = names.join(', ');
+  return text.length <= 60 ? ` (${text})` : '';
+}
+
 export function checkProgram(p: Program): CheckResult {
   const diags: Diagnostic[] = [];
   const env = new Map<string, Kind>();
@@ -128,7 +135,7 @@ export function checkProgram(p: Program): CheckResult {
   } else if (p.outputs.length !== slots.length + 1) {
     diags.push({
       code: 'output-count',
-      message: `return must list the update and ${slots.length} state slot${slots.length === 1 ? '' : 's'} (${['update', ...slots].join(', ')}); got ${p.outputs.length} value${p.outputs.length === 1 ? '' : 's'}`,
+      message: `return must list the update and ${slots.length} state slot${slots.length === 1 ? '' : 's'}${expectedList(slots)}; got ${p.outputs.length} value${p.outputs.length === 1 ? '' : 's'}`,
       pos: retPos,
     });
   }

@@ -148,6 +148,12 @@ describe('diagnostics', () => {
     expect(diags[0]?.message.length).toBeLessThan(100);
   });
 
+  it('the output-count message stays short with many or long slot names', () => {
+    const slots = Array.from({ length: 40 }, (_, i) => `slot_${i}_${'s'.repeat(30)}`);
+    const diags = diagnosticsOf(`def train(w, g, ${slots.join(', ')}, lr):\n  u = sign(g)\n  return u\n`);
+    expect(diags.map((d) => d.message)).toEqual(['return must list the update and 40 state slots; got 1 value']);
+  });
+
   it('positions fall back to the header when a program was built without them', () => {
     const p: Program = { name: 'train', inputs: ['w', 'g', 'lr'], statements: [{ target: 'u', op: 'nope', args: [varArg('g'), numArg(1)] }], outputs: ['u'] };
     expect(checkProgram(p).diagnostics[0]?.pos).toEqual({ line: 1, col: 1 });
