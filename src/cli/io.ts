@@ -9,10 +9,16 @@ import { CliError } from './errors.ts';
 /** Largest program file accepted (programs are a few hundred bytes; this only stops accidents). */
 export const MAX_PROGRAM_BYTES = 16 * 1024 * 1024;
 
-export function readTextFile(path: string, what = 'file'): string {
+/** A path as shown in a message: quoted when it holds control characters, so that the message stays one line. */
+export function shownPath(path: string): string {
+  return /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path;
+}
+
+export function readTextFile(filePath: string, what = 'file'): string {
+  const path = shownPath(filePath);
   let st;
   try {
-    st = statSync(path);
+    st = statSync(filePath);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError(`${path}: no such ${what}`);
@@ -23,9 +29,9 @@ export function readTextFile(path: string, what = 'file'): string {
   if (st.size > MAX_PROGRAM_BYTES) throw new CliError(`${path}: ${st.size} bytes is too large for a ${what} (limit ${MAX_PROGRAM_BYTES})`);
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readFileSync(filePath);
   } catch (e) {
-    throw new CliError(`${path}: cannot read: ${(e as Error).message}`);
+    throw new CliError(`${path}: cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split("\n")[0]})`);
   }
   if (buf.includes(0)) throw new CliError(`${path}: binary file (contains NUL bytes), expected a text ${what}`);
   try {
@@ -39,7 +45,8 @@ export function readTextFile(path: string, what = 'file'): string {
  * One line for a list of diagnostics: the first, with a count of the rest (the first error is the one
  * to fix first; later ones are often its consequences).
  */
-export function diagnosticsMessage(diagnostics: readonly Diagnostic[], file: string): string {
+export function diagnosticsMessage(diagnostics: readonly Diagnostic[], filePath: string): string {
+  const file = shownPath(filePath);
   const first = diagnostics[0];
   if (!first) return `${file}: invalid program`;
   const more = diagnostics.length - 1;

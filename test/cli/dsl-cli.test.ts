@@ -128,6 +128,15 @@ describe('bad input: one line on stderr, nothing on stdout, exit code 2', () => 
     }
   }
 
+  it('a path with a newline in it is quoted, so that the message stays one line', () => {
+    const p = file('two\nlines.prog');
+    writeFileSync(p, 'def train(w, g, lr):\n  x = g +\n  return x\n');
+    const r = optsearch('check', p);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`optsearch: ${JSON.stringify(p)}:2:10: expected a variable or a number after the operator, found end of line\n`);
+    expect(r.code).toBe(2);
+  });
+
   it('check: a type error (the first problem, with a count of the others)', () => {
     const p = file('type-error.prog');
     const r = optsearch('check', p);
