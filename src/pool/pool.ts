@@ -39,7 +39,8 @@ export interface PoolStats {
 
 export interface EvaluationPool {
   readonly size: number;
-  evaluate(job: EvalJob): Promise<TrainResult>;
+  /** Never rejects; `timeoutSeconds` overrides the pool's hard limit for this job. */
+  evaluate(job: EvalJob, opts?: { timeoutSeconds?: number }): Promise<TrainResult>;
   stats(): PoolStats;
   close(): Promise<void>;
 }
@@ -89,11 +90,11 @@ export function createEvaluationPool(opts: PoolOptions = {}): EvaluationPool {
 
   return {
     size,
-    async evaluate(job) {
+    async evaluate(job, jobOpts) {
       if (closed) return failedResult(job, 'evaluation pool is closed');
       submitted++;
       await acquire();
-      const limit = opts.timeoutSeconds ?? hardTimeoutSeconds(job, 120);
+      const limit = jobOpts?.timeoutSeconds ?? opts.timeoutSeconds ?? hardTimeoutSeconds(job, 120);
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), limit * 1000);
       const t0 = performance.now();

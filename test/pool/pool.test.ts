@@ -54,9 +54,9 @@ describe('evaluation pool', () => {
   });
 
   it('stops a hung evaluation at the hard timeout and replaces its worker', async () => {
-    const short = createEvaluationPool({ size: 1, filename: CRASH_WORKER, timeoutSeconds: 4 });
+    const short = createEvaluationPool({ size: 1, filename: CRASH_WORKER });
     try {
-      const hung = await short.evaluate(job('#hang'));
+      const hung = await short.evaluate(job('#hang'), { timeoutSeconds: 4 });
       expect(hung.status).toBe('timeout');
       expect(hung.reason).toMatch(/hard limit/);
       const next = await short.evaluate(job(prog('sgd')));
