@@ -550,3 +550,16 @@ export function optaxTrajectories(cases: readonly Case[], real: boolean): (Traje
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Programs at the edges of the calling convention: inputs returned unchanged (the update is w itself,
+ * a slot takes g or another slot), a Scalar update, no state slots, the weights' name reassigned.
+ */
+export const EDGE_PROGRAMS: readonly string[] = [
+  'def train(w, g, m, v, lr):\n  return w, g, w\n',
+  'def train(w, g, m, v, lr):\n  m = interp(g, m, 0.5)\n  return g, v, m\n',
+  'def train(w, g, m, lr):\n  s = global_norm(g)\n  u = s * lr\n  m = interp(g, m, 0.9)\n  return u, m\n',
+  'def train(w, g, lr):\n  u = sign(g)\n  return u\n',
+  'def train(w, g, lr):\n  u = lr * 0.5\n  return u\n',
+  'def train(w, g, m, lr):\n  w = w * 2.0\n  u = w - g\n  return u, w\n',
+];

@@ -6,6 +6,7 @@ import { parseProgram } from '../../src/dsl/parse.ts';
 import { Rng } from '../../src/util/rng.ts';
 import {
   compareAll,
+  EDGE_PROGRAMS,
   LAYOUTS,
   liveOps,
   makeCase,
@@ -66,6 +67,12 @@ describe('NumPy export matches the Float64 interpreter', () => {
     );
     const rng = new Rng(11);
     const cases = LAYOUTS.map((shapes) => makeCase(rng, p, shapes, STEPS));
+    expect(compareAll(cases)).toEqual([]);
+  });
+
+  it.skipIf(!status.ok)('edges of the calling convention: inputs returned as update or state, a Scalar update, no slots', () => {
+    const rng = new Rng(404);
+    const cases = EDGE_PROGRAMS.flatMap((src) => LAYOUTS.slice(0, 3).map((shapes) => makeCase(rng, parseProgram(src), shapes, STEPS)));
     expect(compareAll(cases)).toEqual([]);
   });
 

@@ -3,7 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { randomProgram } from '../../src/dsl/generate.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { compareAll, LAYOUTS, makeCase, optaxRuntime, optaxTrajectories, perOpPrograms, SLOT_SETS, STEPS, type Case } from './harness.ts';
+import {
+  compareAll,
+  EDGE_PROGRAMS,
+  LAYOUTS,
+  makeCase,
+  optaxRuntime,
+  optaxTrajectories,
+  perOpPrograms,
+  SLOT_SETS,
+  STEPS,
+  type Case,
+} from './harness.ts';
 
 // With real jax and optax (x64 enabled) this checks the numerics too; without them, NumPy stand-ins
 // run the exported transformation's plumbing: pytree flattening, the rule, -update, state, schedule by count.
@@ -15,6 +26,12 @@ describe.skipIf(!runtime.ok)(`optax export, run as a GradientTransformation on n
   it('every op, in its Tensor and Scalar forms, matches the Float64 interpreter over 5 steps', () => {
     const rng = new Rng(2026);
     const cases = perOpPrograms().map((p, i) => makeCase(rng, p, LAYOUTS[i % 2] as number[][], STEPS));
+    expect(compareAll(cases, run)).toEqual([]);
+  });
+
+  it('edges of the calling convention: inputs returned as update or state, a Scalar update, no slots', () => {
+    const rng = new Rng(404);
+    const cases = EDGE_PROGRAMS.flatMap((src) => LAYOUTS.slice(0, 3).map((shapes) => makeCase(rng, parseProgram(src), shapes, STEPS)));
     expect(compareAll(cases, run)).toEqual([]);
   });
 

@@ -3,7 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { randomProgram } from '../../src/dsl/generate.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { compareAll, LAYOUTS, makeCase, perOpPrograms, SLOT_SETS, specialCase, specialPrograms, STEPS, torchStatus, torchTrajectories, type Case } from './harness.ts';
+import {
+  compareAll,
+  EDGE_PROGRAMS,
+  LAYOUTS,
+  makeCase,
+  perOpPrograms,
+  SLOT_SETS,
+  specialCase,
+  specialPrograms,
+  STEPS,
+  torchStatus,
+  torchTrajectories,
+  type Case,
+} from './harness.ts';
 
 // PyTorch is optional: this runs where some python3 imports torch, and is skipped (with the reason) elsewhere.
 const status = torchStatus();
@@ -19,6 +32,12 @@ describe.skipIf(!status.ok)(`PyTorch export, run as an optimizer on float64 para
 
   it('every op on NaN, infinities, signed zeros, +-1, huge and tiny values: same values and NaN/Inf patterns', () => {
     const cases = specialPrograms().flatMap((p) => [0, 7].map((offset) => specialCase(p, LAYOUTS[0] as number[][], offset)));
+    expect(compareAll(cases, run)).toEqual([]);
+  });
+
+  it('edges of the calling convention: inputs returned as update or state, a Scalar update, no slots', () => {
+    const rng = new Rng(404);
+    const cases = EDGE_PROGRAMS.flatMap((src) => LAYOUTS.slice(0, 3).map((shapes) => makeCase(rng, parseProgram(src), shapes, STEPS)));
     expect(compareAll(cases, run)).toEqual([]);
   });
 
