@@ -123,6 +123,17 @@ describe('trainProgram on wasm', () => {
     expect(lion.metric!).toBeGreaterThan(0.9);
   });
 
+  it('builds and trains every task at x10 and x100 (a few steps each)', async () => {
+    for (const name of ['quadratic', 'box-quadratic', 'logreg-cancer', 'digits-mlp', 'digits-conv', 'charlm', 'teacher-student']) {
+      for (const f of [10, 100] as const) {
+        const spec = withSteps(atFidelity(loadTaskSpec(name), f), 3);
+        const r = await trainProgram({ tf, backend: 'wasm', program: prog('adamw'), spec, fidelity: f, seed: 0 });
+        expect(r.status, `${name} x${f}: ${r.reason}`).toBe('ok');
+        expect(r.fidelity).toBe(f);
+      }
+    }
+  });
+
   it('makes x10 variants more expensive than x1', () => {
     const s = loadTaskSpec('digits-mlp');
     const s10 = atFidelity(s, 10);
