@@ -19,16 +19,38 @@ function fmix(h: number): number {
   return h >>> 0;
 }
 
-/** A 64-bit hash as two 32-bit lanes; `add` folds one 32-bit word into both. */
+/**
+ * A 64-bit hash as two independent 32-bit murmur3-style lanes: `add` mixes one 32-bit word into
+ * both, `finish` applies the final avalanche (call it once, before reading a or b).
+ */
 export class Hash64 {
   a = 0x243f6a88;
   b = 0x85a308d3;
+  reset(): this {
+    this.a = 0x243f6a88;
+    this.b = 0x85a308d3;
+    return this;
+  }
   add(x: number): this {
-    this.a = fmix((Math.imul(this.a, 0x9e3779b1) ^ x) >>> 0);
-    this.b = fmix((Math.imul(this.b ^ 0x7f4a7c15, 0x27d4eb2f) + x) >>> 0);
+    let k = Math.imul(x, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    let a = this.a ^ k;
+    a = (a << 13) | (a >>> 19);
+    this.a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+    let j = Math.imul(x ^ 0x5bd1e995, 0x85ebca6b);
+    j = Math.imul((j << 17) | (j >>> 15), 0xc2b2ae35);
+    let b = this.b ^ j;
+    b = (b << 11) | (b >>> 21);
+    this.b = (Math.imul(b, 9) + 0x7f4a7c15) | 0;
+    return this;
+  }
+  finish(): this {
+    this.a = fmix(this.a ^ this.b);
+    this.b = fmix(this.b + Math.imul(this.a, 0x27d4eb2f));
     return this;
   }
   hex(): string {
+    this.finish();
     return hex8(this.a) + hex8(this.b);
   }
 }
@@ -50,8 +72,7 @@ export function nodeHashes(g: Graph): NodeHashes {
   const h = new Hash64();
   for (let i = 0; i < n; i++) {
     const op = g.op[i] as number;
-    h.a = 0x243f6a88;
-    h.b = 0x85a308d3;
+    h.reset();
     if (op === INPUT) h.add(0xa11ce).add(g.value[i] as number);
     else if (op === CONST) {
       F64[0] = g.value[i] as number;
@@ -67,6 +88,7 @@ export function nodeHashes(g: Graph): NodeHashes {
         h.add(A[first] as number).add(B[first] as number).add(A[second] as number).add(B[second] as number);
       } else for (const c of args) h.add(A[c] as number).add(B[c] as number);
     }
+    h.finish();
     A[i] = h.a;
     B[i] = h.b;
   }

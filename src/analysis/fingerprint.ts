@@ -81,107 +81,126 @@ function probeSet(seed: number): ProbeSet {
   return set;
 }
 
-/** A Tensor holds TOTAL values, a Scalar one per configuration. */
-type Batch = Float64Array;
+/*
+ * Evaluation works in one Float64Array arena: a Tensor node owns TOTAL consecutive values, a
+ * Scalar node (and a constant) PROBE_CONFIGS values, one per configuration. A Scalar argument of
+ * an element-wise op with a Tensor result is read at the element's configuration.
+ */
+let arena = new Float64Array(1 << 12);
 
-function elementwise(f: (...x: number[]) => number, args: readonly Batch[], tensorArgs: readonly boolean[], tensorOut: boolean): Batch {
+function elementwise(f: (...x: number[]) => number, A: Float64Array, o: number, tensorOut: boolean, offs: readonly number[], tens: readonly boolean[]): void {
+  const k = offs.length;
   const n = tensorOut ? TOTAL : PROBE_CONFIGS;
-  const out = new Float64Array(n);
-  const k = args.length;
   if (k === 1) {
-    const a = args[0] as Batch;
-    for (let i = 0; i < n; i++) out[i] = f(a[i] as number);
-  } else if (k === 2) {
-    const a = args[0] as Batch;
-    const b = args[1] as Batch;
-    const ta = tensorOut && tensorArgs[0] === true;
-    const tb = tensorOut && tensorArgs[1] === true;
-    if (ta === tensorOut && tb === tensorOut) for (let i = 0; i < n; i++) out[i] = f(a[i] as number, b[i] as number);
-    else
-      for (let i = 0; i < n; i++) {
-        const c = CONFIG_OF[i] as number;
-        out[i] = f(a[ta ? i : c] as number, b[tb ? i : c] as number);
-      }
-  } else {
-    const buf: number[] = new Array(k);
-    for (let i = 0; i < n; i++) {
-      const c = tensorOut ? (CONFIG_OF[i] as number) : i;
-      for (let j = 0; j < k; j++) buf[j] = (args[j] as Batch)[tensorOut && tensorArgs[j] ? i : c] as number;
-      out[i] = f(...buf);
-    }
+    const a = offs[0] as number;
+    if (!tensorOut || tens[0]) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number);
+    else for (let i = 0; i < n; i++) A[o + i] = f(A[a + (CONFIG_OF[i] as number)] as number);
+    return;
   }
-  return out;
+  if (k === 2) {
+    const a = offs[0] as number;
+    const b = offs[1] as number;
+    const ta = !tensorOut || tens[0] === true;
+    const tb = !tensorOut || tens[1] === true;
+    if (ta && tb) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number, A[b + i] as number);
+    else if (ta) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number, A[b + (CONFIG_OF[i] as number)] as number);
+    else if (tb) for (let i = 0; i < n; i++) A[o + i] = f(A[a + (CONFIG_OF[i] as number)] as number, A[b + i] as number);
+    else for (let i = 0; i < n; i++) A[o + i] = f(A[a + (CONFIG_OF[i] as number)] as number, A[b + (CONFIG_OF[i] as number)] as number);
+    return;
+  }
+  const buf: number[] = new Array(k);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) buf[j] = A[(offs[j] as number) + (!tensorOut || tens[j] ? i : (CONFIG_OF[i] as number))] as number;
+    A[o + i] = f(...buf);
+  }
 }
 
-/** A reduction or other custom op, one configuration at a time through the interpreter. */
-function perConfig(spec: OpSpec, args: readonly Batch[], tensorArgs: readonly boolean[], tensorOut: boolean): Batch {
-  const out = new Float64Array(tensorOut ? TOTAL : PROBE_CONFIGS);
-  const values: Value[] = new Array(args.length);
+/** A reduction or other custom op, one configuration at a time through the interpreter's applyOp. */
+function perConfig(spec: OpSpec, A: Float64Array, o: number, tensorOut: boolean, offs: readonly number[], tens: readonly boolean[]): void {
+  const values: Value[] = new Array(offs.length);
   for (let c = 0; c < PROBE_CONFIGS; c++) {
     const from = c * PER_CONFIG;
-    for (let j = 0; j < args.length; j++) {
-      const a = args[j] as Batch;
-      values[j] = tensorArgs[j] ? a.subarray(from, from + PER_CONFIG) : (a[c] as number);
+    for (let j = 0; j < offs.length; j++) {
+      const a = offs[j] as number;
+      values[j] = tens[j] ? A.slice(a + from, a + from + PER_CONFIG) : (A[a + c] as number);
     }
     const r = applyOp(spec, values, LAYOUT);
     if (typeof r === 'number') {
-      if (tensorOut) out.fill(r, from, from + PER_CONFIG);
-      else out[c] = r;
-    } else out.set(r, from);
+      if (tensorOut) A.fill(r, o + from, o + from + PER_CONFIG);
+      else A[o + c] = r;
+    } else A.set(r, o + from);
   }
-  return out;
 }
 
 /** Raw probe outputs of a reduced program: per step, the update then each live slot, over all configurations. */
 export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Float64Array {
   const g = r.graph;
+  const size = g.size;
   const outputs = r.outputs;
   const slots = outputs.length - 1;
   const live: number[] = [];
   for (let i = 0; i < slots; i++) if (r.liveSlots[i]) live.push(i);
   const probe = probeSet(seed);
   const out = new Float64Array(STEPS * TOTAL * (1 + live.length));
+
+  // Arena layout: node values, then one state buffer per slot.
+  const offset = new Int32Array(size);
+  let used = 0;
+  for (let id = 0; id < size; id++) {
+    offset[id] = used;
+    used += g.kind[id] === TENSOR ? TOTAL : PROBE_CONFIGS;
+  }
+  const stateAt = used;
+  used += slots * TOTAL;
+  if (arena.length < used) arena = new Float64Array(Math.max(used, arena.length * 2));
+  const A = arena;
+  A.fill(0, stateAt, used);
+  for (let id = 0; id < size; id++) if (g.op[id] === CONST) A.fill(g.value[id] as number, offset[id] as number, (offset[id] as number) + PROBE_CONFIGS);
+
+  const offs: number[] = [];
+  const tens: boolean[] = [];
   let at = 0;
-  const values: Batch[] = new Array(g.size);
-  const tensorArgs: boolean[] = [];
-  const args: Batch[] = [];
-  const isTensor = (n: number): boolean => g.kind[n] === TENSOR;
-  // Constants broadcast to one value per configuration, once.
-  for (let id = 0; id < g.size; id++) if (g.op[id] === CONST) values[id] = new Float64Array(PROBE_CONFIGS).fill(g.value[id] as number);
-  let state: Batch[] = [];
-  for (let i = 0; i < slots; i++) state.push(new Float64Array(TOTAL));
   for (let s = 0; s < STEPS; s++) {
-    for (let id = 0; id < g.size; id++) {
+    for (let id = 0; id < size; id++) {
       const op = g.op[id] as number;
       if (op === CONST) continue;
+      const o = offset[id] as number;
       if (op === INPUT) {
         const k = g.value[id] as number;
-        values[id] = k === 0 ? (probe.w[s] as Batch) : k === 1 ? (probe.g[s] as Batch) : k === g.inputCount - 1 ? (probe.lr[s] as Batch) : (state[k - 2] as Batch);
+        if (k === 0) A.set(probe.w[s] as Float64Array, o);
+        else if (k === 1) A.set(probe.g[s] as Float64Array, o);
+        else if (k === g.inputCount - 1) A.set(probe.lr[s] as Float64Array, o);
+        else A.copyWithin(o, stateAt + (k - 2) * TOTAL, stateAt + (k - 1) * TOTAL);
         continue;
       }
       const a = g.args[id] as readonly number[];
-      args.length = a.length;
-      tensorArgs.length = a.length;
+      offs.length = a.length;
+      tens.length = a.length;
       for (let j = 0; j < a.length; j++) {
-        args[j] = values[a[j] as number] as Batch;
-        tensorArgs[j] = isTensor(a[j] as number);
+        offs[j] = offset[a[j] as number] as number;
+        tens[j] = g.kind[a[j] as number] === TENSOR;
       }
       const spec = OP_SPECS[op] as OpSpec;
       const sem = spec.semantics;
-      values[id] = sem.type === 'elementwise' ? elementwise(sem.f, args, tensorArgs, isTensor(id)) : perConfig(spec, args, tensorArgs, isTensor(id));
+      const tensorOut = g.kind[id] === TENSOR;
+      if (sem.type === 'elementwise') elementwise(sem.f, A, o, tensorOut, offs, tens);
+      else perConfig(spec, A, o, tensorOut, offs, tens);
     }
     const u = outputs[0] as number;
-    const uv = values[u] as Batch;
-    if (isTensor(u)) out.set(uv, at);
-    else for (let i = 0; i < TOTAL; i++) out[at + i] = uv[CONFIG_OF[i] as number] as number;
+    const uo = offset[u] as number;
+    if (g.kind[u] === TENSOR) out.set(A.subarray(uo, uo + TOTAL), at);
+    else for (let i = 0; i < TOTAL; i++) out[at + i] = A[uo + (CONFIG_OF[i] as number)] as number;
     at += TOTAL;
     for (const i of live) {
-      out.set(values[outputs[1 + i] as number] as Batch, at);
+      const so = offset[outputs[1 + i] as number] as number;
+      out.set(A.subarray(so, so + TOTAL), at);
       at += TOTAL;
     }
-    const next: Batch[] = [];
-    for (let i = 0; i < slots; i++) next.push(values[outputs[1 + i] as number] as Batch);
-    state = next;
+    // Returned state becomes the next step's state (slot outputs are always Tensors).
+    for (let i = 0; i < slots; i++) {
+      const so = offset[outputs[1 + i] as number] as number;
+      A.copyWithin(stateAt + i * TOTAL, so, so + TOTAL);
+    }
   }
   return out;
 }

@@ -8,7 +8,7 @@
 import type { Program } from '../dsl/ast.ts';
 import { assertValid } from '../dsl/check.ts';
 import { DslError } from '../dsl/errors.ts';
-import { OPS, resultKind, type Kind, type OpSpec } from '../dsl/ops.ts';
+import { OPS, type OpSpec } from '../dsl/ops.ts';
 
 /** Pseudo-op of an input node (value = input index). */
 export const INPUT = -1;
@@ -68,14 +68,21 @@ export function isCommutative(op: number): boolean {
   return op >= 0 && COMMUTATIVE[op] === true;
 }
 
-const KIND_OF: readonly Kind[] = ['tensor', 'scalar'];
-
 function mixKey(h: number, x: number): number {
   h = Math.imul(h ^ x, 0x5bd1e995);
   return (h ^ (h >>> 15)) | 0;
 }
 
-/** An append-only, hash-consed dataflow graph. */
+/** Result rule per op id: 0 same as the first argument, 1 join, 2 always Tensor, 3 always Scalar. */
+const RESULT_RULE: readonly number[] = OP_SPECS.map((s) => (s.result === 'same' ? 0 : s.result === 'join' ? 1 : s.result === 'T' ? 2 : 3));
+
+const NO_ARGS: readonly number[] = [];
+
+/**
+ * An append-only dataflow graph. With `hashCons` (the default) op(args) returns an existing
+ * identical node when there is one (operands of commutative ops unordered); without, every call
+ * makes a new node (the as-written graph, where only reachability matters).
+ */
 export class Graph {
   readonly op: number[] = [];
   readonly args: (readonly number[])[] = [];
@@ -83,15 +90,19 @@ export class Graph {
   readonly value: number[] = [];
   /** TENSOR or SCALAR. */
   readonly kind: number[] = [];
-  private readonly buckets = new Map<number, number[]>();
+  /** Open-addressing table of node ids (-1: empty), keyed by a hash of op and arguments. */
+  private table = new Int32Array(64).fill(-1);
+  private entries = 0;
   private readonly consts = new Map<number, number>();
   private negZero = -1;
-  private readonly argKinds: Kind[] = [];
 
-  constructor(readonly inputCount: number) {
+  constructor(
+    readonly inputCount: number,
+    private readonly hashCons = true,
+  ) {
     for (let i = 0; i < inputCount; i++) {
       this.op.push(INPUT);
-      this.args.push([]);
+      this.args.push(NO_ARGS);
       this.value.push(i);
       this.kind.push(i === inputCount - 1 ? SCALAR : TENSOR);
     }
@@ -107,43 +118,90 @@ export class Graph {
 
   constant(v: number): number {
     if (v === 0 && Object.is(v, -0)) {
-      if (this.negZero < 0) this.negZero = this.push(CONST, [], v, SCALAR);
+      if (this.negZero < 0) this.negZero = this.push(CONST, NO_ARGS, v, SCALAR);
       return this.negZero;
     }
     let id = this.consts.get(v);
     if (id === undefined) {
-      id = this.push(CONST, [], v, SCALAR);
+      id = this.push(CONST, NO_ARGS, v, SCALAR);
       this.consts.set(v, id);
     }
     return id;
   }
 
-  /** The node for op(args), reusing an identical existing node (operands of commutative ops unordered). */
+  /** The node for op(args); `args` may be a reused buffer (it is copied when a node is made). */
   node(op: number, args: readonly number[]): number {
-    let a = args;
-    if (a.length === 2 && COMMUTATIVE[op] === true && (a[0] as number) > (a[1] as number)) a = [a[1] as number, a[0] as number];
-    let h = op + 0x9e37;
-    for (let i = 0; i < a.length; i++) h = mixKey(h, a[i] as number);
-    const bucket = this.buckets.get(h);
-    if (bucket !== undefined) {
-      for (const id of bucket) {
-        if (this.op[id] !== op) continue;
-        const b = this.args[id] as readonly number[];
-        if (b.length !== a.length) continue;
-        let same = true;
-        for (let i = 0; i < a.length; i++) if (b[i] !== a[i]) same = false;
-        if (same) return id;
+    const n = args.length;
+    let a0 = n > 0 ? (args[0] as number) : -1;
+    let a1 = n > 1 ? (args[1] as number) : -1;
+    if (n === 2 && COMMUTATIVE[op] === true && a0 > a1) {
+      const t = a0;
+      a0 = a1;
+      a1 = t;
+    }
+    let slot = -1;
+    if (this.hashCons) {
+      let h = mixKey(op + 0x9e37, a0);
+      h = mixKey(h, a1);
+      if (n > 2) for (let i = 2; i < n; i++) h = mixKey(h, args[i] as number);
+      const mask = this.table.length - 1;
+      slot = h & mask;
+      for (;;) {
+        const id = this.table[slot] as number;
+        if (id < 0) break;
+        if (this.op[id] === op) {
+          const b = this.args[id] as readonly number[];
+          if (b.length === n && (n < 1 || b[0] === a0) && (n < 2 || b[1] === a1)) {
+            let same = true;
+            for (let i = 2; i < n; i++) if (b[i] !== args[i]) same = false;
+            if (same) return id;
+          }
+        }
+        slot = (slot + 1) & mask;
       }
     }
-    const spec = OP_SPECS[op] as OpSpec;
-    const ak = this.argKinds;
-    ak.length = a.length;
-    for (let i = 0; i < a.length; i++) ak[i] = KIND_OF[this.kind[a[i] as number] as number] as Kind;
-    const k = resultKind(spec, ak) === 'tensor' ? TENSOR : SCALAR;
-    const id = this.push(op, a === args ? [...a] : a, 0, k);
-    if (bucket !== undefined) bucket.push(id);
-    else this.buckets.set(h, [id]);
+    const copy: number[] = new Array(n);
+    if (n > 0) copy[0] = a0;
+    if (n > 1) copy[1] = a1;
+    for (let i = 2; i < n; i++) copy[i] = args[i] as number;
+    const kind = this.resultKind(op, copy);
+    const id = this.push(op, copy, 0, kind);
+    if (this.hashCons) {
+      this.table[slot] = id;
+      if (++this.entries * 2 > this.table.length) this.rehash();
+    }
     return id;
+  }
+
+  private resultKind(op: number, args: readonly number[]): number {
+    switch (RESULT_RULE[op]) {
+      case 0:
+        return args.length > 0 ? (this.kind[args[0] as number] as number) : SCALAR;
+      case 1:
+        for (let i = 0; i < args.length; i++) if (this.kind[args[i] as number] === TENSOR) return TENSOR;
+        return SCALAR;
+      case 2:
+        return TENSOR;
+      default:
+        return SCALAR;
+    }
+  }
+
+  private rehash(): void {
+    const old = this.table;
+    this.table = new Int32Array(old.length * 2).fill(-1);
+    const mask = this.table.length - 1;
+    for (let i = 0; i < old.length; i++) {
+      const id = old[i] as number;
+      if (id < 0) continue;
+      const b = this.args[id] as readonly number[];
+      let h = mixKey((this.op[id] as number) + 0x9e37, b.length > 0 ? (b[0] as number) : -1);
+      h = mixKey(h, b.length > 1 ? (b[1] as number) : -1);
+      for (let k = 2; k < b.length; k++) h = mixKey(h, b[k] as number);
+      let slot = h & mask;
+      while ((this.table[slot] as number) >= 0) slot = (slot + 1) & mask;
+      this.table[slot] = id;
+    }
   }
 
   private push(op: number, args: readonly number[], value: number, kind: number): number {
@@ -170,10 +228,10 @@ export interface BuiltGraph {
  * The dataflow graph of a program. Validates as it goes; an invalid program throws the checker's
  * DslError with every diagnostic.
  */
-export function buildGraph(p: Program, make?: NodeMaker, onStatement?: (index: number) => void): BuiltGraph {
+export function buildGraph(p: Program, make?: NodeMaker, onStatement?: (index: number) => void, hashCons = true): BuiltGraph {
   const n = p.inputs.length;
   if (n < 3) invalid(p);
-  const g = new Graph(n);
+  const g = new Graph(n, make !== undefined || hashCons);
   const env = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const name = p.inputs[i] as string;
@@ -207,7 +265,7 @@ export function buildGraph(p: Program, make?: NodeMaker, onStatement?: (index: n
     onStatement?.(si);
     const id = mk(op, args);
     const prev = env.get(s.target);
-    if (prev !== undefined && g.kind[prev] !== g.kind[id] && !sameKindByRule(g, spec, args, prev)) invalid(p);
+    if (prev !== undefined && g.kind[prev] !== g.kind[id]) invalid(p);
     env.set(s.target, id);
     statementNodes.push(id);
   }
@@ -220,15 +278,6 @@ export function buildGraph(p: Program, make?: NodeMaker, onStatement?: (index: n
     outputs.push(id);
   }
   return { graph: g, outputs, statementNodes };
-}
-
-/**
- * A rewrite may turn a statement into a value of the same kind the statement had; the kind the
- * checker sees is the kind of the statement as written, so compare that.
- */
-function sameKindByRule(g: Graph, spec: OpSpec, args: readonly number[], prev: number): boolean {
-  const ak: Kind[] = args.map((a) => KIND_OF[g.kind[a] as number] as Kind);
-  return (resultKind(spec, ak) === 'tensor' ? TENSOR : SCALAR) === g.kind[prev];
 }
 
 function invalid(p: Program): never {

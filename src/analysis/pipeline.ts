@@ -36,7 +36,8 @@ export interface Reduced {
 }
 
 export function reduce(p: Program, opts: ReduceOptions = {}): Reduced {
-  const raw = buildGraph(p);
+  // Identical statements only need merging in the as-written graph when the trace reports them.
+  const raw = buildGraph(p, undefined, undefined, opts.events !== undefined);
   const rawLiveness = liveness(raw.graph, raw.outputs);
   let outputs = liveOutputs(raw.outputs, rawLiveness.liveSlots);
   let liveSlots = rawLiveness.liveSlots;
