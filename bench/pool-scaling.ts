@@ -7,6 +7,7 @@
  * Workers are started and warmed (tfjs loaded, wasm initialised) before timing.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { loadTaskSpec, resolveTaskList } from '../src/proxy/tasks/index.ts';
 import type { EvalJob } from '../src/proxy/types.ts';
@@ -39,7 +40,8 @@ async function measure(workers: number): Promise<number> {
   }
 }
 
+console.log(`${availableParallelism()} cores, load average before: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes compete for the same cores)`);
 console.log(`suite ${suite} (${specs.map((s) => s.name).join(', ')}), programs ${names.join(', ')}, wasm, x1`);
 const one = await measure(1);
 const two = await measure(2);
-console.log(`ratio 2 workers / 1 worker: ${(two / one).toFixed(2)}x`);
+console.log(`ratio 2 workers / 1 worker: ${(two / one).toFixed(2)}x (load average after: ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
