@@ -18,8 +18,9 @@ import * as analyze from './commands/analyze.ts';
 import * as exportCommand from './commands/export.ts';
 import * as tasksCommand from './commands/tasks.ts';
 import * as evalCommand from './commands/eval.ts';
+import * as replayCommand from './commands/replay.ts';
 
-const COMMANDS: { register(program: Command): void }[] = [check, fmt, search, runs, top, show, lineage, report, simplifyCommand, hashCommand, analyze, exportCommand, tasksCommand, evalCommand];
+const COMMANDS: { register(program: Command): void }[] = [check, fmt, search, runs, top, show, lineage, report, simplifyCommand, hashCommand, analyze, exportCommand, tasksCommand, evalCommand, replayCommand];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -1,0 +1,65 @@
+/**
+ * Which proxy rewards which optimizer: AdamW, signum (sign of the momentum, decoupled decay) and
+ * Lion proper (two interpolation constants), each tuned the same way on every candidate proxy
+ * (lr x weight decay grid, plus Lion's two beta pairs), with paired seeds. Prints, per proxy, the
+ * best configuration of each method with its fitness (the search's: AdamW defaults = 1) and held-out
+ * loss, mean +- standard error over the seeds, and Lion's and signum's paired difference to AdamW.
+ *
+ *   npx tsx bench/proxy-study.ts [--tasks teacher-student,quadratic] [--seeds 3] [--workers 2]
+ *                                [--fidelity 1] [--lrs 0.003,0.001,0.0003,0.0001] [--wds 0.01,0.1,1]
+ */
+import { availableParallelism } from 'node:os';
+import { parseProgram } from '../src/dsl/parse.ts';
+import { createEvaluationPool } from '../src/pool/pool.ts';
+import { BaselineCache } from '../src/proxy/fitness.ts';
+import { isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';
+import { evaluationSeeds } from '../src/runner/search.ts';
+import { mean, scoreOnSuite, stdev, type SuiteScore } from '../src/replay/scorer.ts';
+import { methodPrograms, type MethodConfig } from '../src/replay/methods.ts';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
+}
+const numbers = (s: string): number[] => s.split(',').map(Number);
+const tasks = resolveTaskList(arg('tasks', 'teacher-student,quadratic,digits-mlp'));
+const seeds = evaluationSeeds(Number(arg('seeds', '3')));
+const fidelity = Number(arg('fidelity', '1'));
+if (!isFidelity(fidelity)) throw new Error('--fidelity must be 1, 10 or 100');
+const workers = Number(arg('workers', String(Math.min(2, availableParallelism()))));
+const configs = methodPrograms({ lrs: numbers(arg('lrs', '0.003,0.001,0.0003,0.0001')), wds: numbers(arg('wds', '0.01,0.1,1')) });
+
+const pool = createEvaluationPool({ size: workers });
+const baselines = new BaselineCache();
+const t0 = performance.now();
+const se = (xs: readonly number[]): number => stdev(xs) / Math.sqrt(xs.length);
+const fmt = (x: number, d = 4): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+try {
+  console.log(`proxy study: ${configs.length} configurations x ${seeds.length} paired seeds (${seeds.join(', ')}), fidelity x${fidelity}, ${workers} workers`);
+  for (const spec of tasks) {
+    const t1 = performance.now();
+    const suite = { tasks: [spec], seeds, lrMultipliers: [1], fidelity, backend: 'auto' as const };
+    const scored: { c: MethodConfig; s: SuiteScore }[] = await Promise.all(
+      configs.map(async (c) => ({ c, s: await scoreOnSuite(parseProgram(c.text), suite, (j) => pool.evaluate(j), baselines) })),
+    );
+    const secs = (performance.now() - t1) / 1000;
+    console.log(`\n${spec.name} (${spec.steps * fidelity} steps, batch ${spec.batchSize}): ${configs.length * seeds.length} runs in ${secs.toFixed(0)} s (${((secs * workers) / (configs.length * seeds.length)).toFixed(2)} s per run per worker)`);
+    console.log('method   best configuration                         fitness (+- se)     held-out loss (+- se)  vs AdamW (paired, +- se)');
+    const best = new Map<string, { c: MethodConfig; s: SuiteScore }>();
+    for (const x of scored) {
+      const b = best.get(x.c.method);
+      if (!b || x.s.fitness > b.s.fitness) best.set(x.c.method, x);
+    }
+    const adamw = best.get('adamw');
+    for (const [method, x] of best) {
+      const losses = x.s.pairs.map((p) => p.finalLoss ?? NaN);
+      const diff = adamw ? x.s.perSeed.map((f, i) => f - (adamw.s.perSeed[i] as number)) : [];
+      console.log(
+        `${method.padEnd(8)} ${x.c.label.padEnd(42)} ${fmt(x.s.fitness)} +- ${fmt(se(x.s.perSeed))}  ${fmt(mean(losses))} +- ${fmt(se(losses))}    ${method === 'adamw' ? '' : `${diff[0] === undefined ? '' : `${mean(diff) >= 0 ? '+' : ''}${fmt(mean(diff))} +- ${fmt(se(diff))}`}`}`,
+      );
+    }
+  }
+  console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(0)} s; fitness 1 = AdamW with its default constants (adamw.prog) on the same seed`);
+} finally {
+  await pool.close();
+}

@@ -1,0 +1,120 @@
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { runLionReplay, type ReplayReport } from '../../replay/lion.ts';
+import { SpaceError } from '../../search/space.ts';
+import { TaskError } from '../../proxy/tasks/index.ts';
+import { CliError } from '../errors.ts';
+import { openForWrite } from '../store-access.ts';
+import { progressLine } from './search.ts';
+
+/** The replays that exist, with what each shows. */
+export const REPLAYS: Readonly<Record<string, string>> = {
+  lion: 'the Lion rediscovery: Program 4 -> Lion by simplification and ablation, a search from AdamW reaching the Lion family, Lion as a fixpoint',
+};
+
+function positiveInt(name: string, v: string): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new CliError(`--${name} must be a positive integer, got '${v}'`);
+  return Number(v);
+}
+
+function printReport(r: ReplayReport): void {
+  const lines = (r.proxy.lines as string[] | undefined) ?? [];
+  if (lines.length) {
+    console.log('== proxy');
+    for (const l of lines) console.log(l);
+  }
+  r.stages.forEach((s, i) => {
+    console.log(`\n== stage ${i + 1}: ${s.name}: ${s.passed ? 'PASS' : 'FAIL'}`);
+    for (const l of s.lines) console.log(l);
+  });
+  console.log('\n== summary');
+  r.stages.forEach((s, i) => console.log(`stage ${i + 1} ${s.name.padEnd(15)} ${s.passed ? 'PASS' : 'FAIL'}  ${s.summary}`));
+  console.log(`replay lion: ${r.interrupted ? 'INTERRUPTED' : r.passed ? 'PASS' : 'FAIL'} (${r.seconds.toFixed(0)} s)`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description('replay a published discovery end to end and print a pass/fail report (exit 0 only when every stage passes)')
+    .argument('<name>', `which replay: ${Object.keys(REPLAYS).join(', ')}`)
+    .option('--budget <n>', 'trained programs per search stage', '60')
+    .option('--seed <n>', 'search seed', '1')
+    .option('--workers <n>', 'parallel training workers', String(Math.min(2, availableParallelism())))
+    .option('--db <path>', 'SQLite database for the two searches (default: a new results/replay-lion-<time>.sqlite, so no stored evaluation is reused)')
+    .option('--stages <list>', 'stages to run: simplify,search,fixpoint', 'simplify,search,fixpoint')
+    .option('--tolerance <t>', "ablation tolerance (default: the standard error over seeds of the start program's fitness)")
+    .option('--no-proxy-check', 'skip the AdamW / signum / Lion comparison on the proxy')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  $ optsearch replay lion --budget 60 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n')
+    .action(async (name: string, opts: { budget: string; seed: string; workers: string; db?: string; stages: string; tolerance?: string; proxyCheck: boolean; json?: boolean }) => {
+      if (!(name in REPLAYS)) {
+        const list = Object.entries(REPLAYS).map(([k, v]) => `${k} (${v})`).join('; ');
+        throw new CliError(`unknown replay '${name}'; the replays that exist: ${list}`);
+      }
+      const budget = positiveInt('budget', opts.budget);
+      const workers = positiveInt('workers', opts.workers);
+      if (!/^\d+$/.test(opts.seed)) throw new CliError(`--seed must be a non-negative integer, got '${opts.seed}'`);
+      const stages = opts.stages.split(',').map((s) => s.trim());
+      for (const s of stages) if (!['simplify', 'search', 'fixpoint'].includes(s)) throw new CliError(`--stages takes simplify, search, fixpoint; got '${s}'`);
+      let tolerance: number | null = null;
+      if (opts.tolerance !== undefined) {
+        tolerance = Number(opts.tolerance);
+        if (!Number.isFinite(tolerance) || tolerance < 0) throw new CliError(`--tolerance must be a non-negative number, got '${opts.tolerance}'`);
+      }
+      const db = opts.db ?? resolve('results', `replay-lion-${new Date().toISOString().replace(/[:.]/g, '-')}.sqlite`);
+      if (opts.db === undefined) mkdirSync(dirname(db), { recursive: true });
+      const store = openForWrite(db);
+      let stopRequests = 0;
+      const onSignal = (): void => {
+        stopRequests++;
+        if (stopRequests === 1) process.stderr.write('\nstopping: finishing the evaluations in flight; the runs will be marked interrupted (Ctrl-C again to abandon them)\n');
+        else {
+          store.db.prepare("UPDATE runs SET status = 'interrupted', status_reason = 'abandoned' WHERE status = 'running'").run();
+          store.close();
+          process.exit(130);
+        }
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const tty = Boolean(process.stderr.isTTY);
+      let lastProgress = 0;
+      try {
+        process.stderr.write(`replay lion: database ${db}, budget ${budget}, seed ${opts.seed}, ${workers} workers\n`);
+        const report = await runLionReplay({
+          store,
+          budget,
+          seed: Number(opts.seed),
+          workers,
+          stages: stages as ('simplify' | 'search' | 'fixpoint')[],
+          proxyComparison: opts.proxyCheck,
+          tolerance,
+          log: (l) => process.stderr.write(`${tty ? '\r\u001b[2K' : ''}${l}\n`),
+          onProgress: (p) => {
+            if (tty) process.stderr.write(`\r\u001b[2K${progressLine(p)}`);
+            else if (p.elapsedSeconds - lastProgress >= 15) {
+              lastProgress = p.elapsedSeconds;
+              process.stderr.write(`${progressLine(p)}\n`);
+            }
+          },
+          shouldStop: () => stopRequests > 0,
+        }).catch((e: unknown) => {
+          if (e instanceof SpaceError || e instanceof TaskError || e instanceof RangeError) throw new CliError(e.message);
+          throw e;
+        });
+        if (tty) process.stderr.write('\n');
+        if (opts.json) console.log(JSON.stringify({ database: db, ...report }, null, 2));
+        else {
+          printReport(report);
+          console.log(`inspect the searches with: optsearch top <run> --db ${db}`);
+        }
+        process.exitCode = report.interrupted ? 130 : report.passed ? 0 : 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        store.close();
+      }
+    });
+}

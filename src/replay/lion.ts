@@ -1,0 +1,367 @@
+/**
+ * The Lion rediscovery, end to end, as three pass/fail stages:
+ *
+ *   1. simplification: the paper's discovered program goes through cross-step liveness and the
+ *      rewrites (src/analysis), then ablation on the replay's proxy (src/replay/ablation.ts); it must
+ *      end as Lion with the paper's constants, and ablation must be what removes clip and arcsin;
+ *   2. search: a search warm-started from AdamW in search-spaces/replay.json, through startSearch
+ *      (the code path of `optsearch search`), must put a Lion-family program among its top programs;
+ *   3. fixpoint: the same search warm-started from Lion (search-spaces/replay-lion.json, identical
+ *      but for warmStart) must keep a Lion-family program on top.
+ *
+ * Lion family = Lion proper (two interpolation constants, b1 != b2) or signum with decoupled decay
+ * (b1 = b2, the paper's ablation); the report always says which. Nothing here reaches into the
+ * search: the stages only read what the search stored.
+ */
+import { join } from 'node:path';
+import { recognizeFamily, type FamilyReading } from '../analysis/family.ts';
+import { simplify, type SimplifyStep } from '../analysis/simplify.ts';
+import type { Program } from '../dsl/ast.ts';
+import { parseProgram } from '../dsl/parse.ts';
+import { printProgram } from '../dsl/print.ts';
+import { readFileSync } from 'node:fs';
+import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
+import type { BackendName } from '../proxy/backend.ts';
+import { BaselineCache } from '../proxy/fitness.ts';
+import { resolveTaskList } from '../proxy/tasks/index.ts';
+import type { Fidelity } from '../proxy/types.ts';
+import { evaluationSeeds, startSearch, type SearchConfig, type SearchOutcome } from '../runner/search.ts';
+import { loadSearchSpace, SPACES_DIR, type SearchSpace } from '../search/space.ts';
+import type { Store } from '../store/db.ts';
+import { getCacheCounts, getProgram, lineageChain, runIndividuals, topPrograms } from '../store/queries.ts';
+import { ablateOnSuite, type AblationReport } from './ablation.ts';
+import { methodPrograms } from './methods.ts';
+import { mean, scoreOnSuite, stdev, type ProxySuite } from './scorer.ts';
+
+/** The documented presets: the AdamW-start space and its Lion-start twin. */
+export const REPLAY_SPACE = 'replay';
+export const REPLAY_FIXPOINT_SPACE = 'replay-lion';
+export const PAPER_PROGRAM = join(SPACES_DIR, 'programs', 'paper-discovered.prog');
+/** How many of a run's best programs count as "its top programs". */
+export const TOP_N = 5;
+/** Ablation trains Program 4 at these multiples of its own lr (0.0002 was tuned for tasks 10^4x larger). */
+export const ABLATION_LR_MULTIPLIERS = [1, 3, 10, 30];
+export const ABLATION_SEEDS = 3;
+
+export type LionFamilyKind = 'Lion proper' | 'signum with decoupled decay';
+
+/** Lion proper or signum with decoupled decay, read by recognizeFamily; null for anything else. */
+export function lionFamilyKind(r: FamilyReading): LionFamilyKind | null {
+  if (!r.exact) return null;
+  const hp = r.hyperparameters;
+  if (!(hp.lrMultiplier !== undefined && hp.lrMultiplier > 0)) return null;
+  if (!(hp.weightDecay !== undefined && hp.weightDecay > 0)) return null;
+  if (r.family === 'lion') return 'Lion proper';
+  if (r.family === 'signum') return 'signum with decoupled decay';
+  return null;
+}
+
+export interface StageResult {
+  readonly name: string;
+  readonly passed: boolean;
+  /** One line: the verdict with its main figure. */
+  readonly summary: string;
+  /** The figures, one per line, for people. */
+  readonly lines: readonly string[];
+  /** The same figures as data (the --json report). */
+  readonly data: Record<string, unknown>;
+}
+
+export interface ReplayReport {
+  readonly replay: 'lion';
+  readonly passed: boolean;
+  readonly interrupted: boolean;
+  readonly proxy: Record<string, unknown>;
+  readonly stages: readonly StageResult[];
+  readonly seconds: number;
+}
+
+export interface LionReplayOptions {
+  readonly store: Store;
+  readonly budget: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly backend?: BackendName | 'auto';
+  /** Stages to run (default all three). */
+  readonly stages?: readonly ('simplify' | 'search' | 'fixpoint')[];
+  /** Print the AdamW / signum / Lion comparison on the replay's proxy (default true). */
+  readonly proxyComparison?: boolean;
+  /** Ablation tolerance; null or absent: the standard error over seeds of the start program. */
+  readonly tolerance?: number | null;
+  /** Spaces (names or paths); defaults are the documented presets. */
+  readonly space?: string;
+  readonly fixpointSpace?: string;
+  /** Live output, one line at a time. */
+  readonly log?: (line: string) => void;
+  readonly onProgress?: Parameters<typeof startSearch>[3] extends infer H ? (H extends { onProgress?: infer F } ? F : never) : never;
+  readonly shouldStop?: () => boolean;
+  /** Evaluator override (tests); by default one pool of `workers` threads for all stages. */
+  readonly pool?: EvaluationPool;
+}
+
+const f4 = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? String(x) : x.toFixed(4));
+const near = (a: number | undefined, b: number, rel: number): boolean => a !== undefined && Math.abs(a - b) <= rel * Math.abs(b);
+
+function suiteOf(space: SearchSpace, backend: BackendName | 'auto', seeds: number, lrMultipliers: readonly number[]): ProxySuite {
+  return {
+    tasks: resolveTaskList(space.tasks.join(',')),
+    seeds: evaluationSeeds(seeds),
+    lrMultipliers,
+    fidelity: space.fidelity as Fidelity,
+    backend,
+    timeLimitSeconds: space.limits.timeoutSeconds,
+  };
+}
+
+function stepText(s: SimplifyStep): string {
+  const where = s.line !== null ? `line ${s.line}` : 'return';
+  return s.after === null ? `${where}: ${s.before}  (removed: ${s.rule})` : `${where}: ${s.before}  ->  ${s.after}  (${s.rule})`;
+}
+
+/** Stage 1: Program 4 -> Lion by liveness, rewrites and ablation. */
+export async function simplificationStage(space: SearchSpace, pool: EvaluationPool, opts: { backend: BackendName | 'auto'; tolerance: number | null; log: (s: string) => void }): Promise<StageResult> {
+  const p4 = parseProgram(readFileSync(PAPER_PROGRAM, 'utf8'));
+  const { program: simplified, steps } = simplify(p4);
+  const lines: string[] = [`Program 4 (${p4.statements.length} statements) through liveness and rewrites:`];
+  for (const s of steps) lines.push(`  ${stepText(s)}`);
+  const coshGone = steps.some((s) => s.rule === 'dead-state' && s.before.includes('cosh'));
+  const signMade = steps.some((s) => s.rule === 'div-abs-sign');
+  const interpsFused = steps.some((s) => s.rule.startsWith('interp-fusion'));
+  lines.push(`  -> ${simplified.statements.length} statements; cosh removed by cross-step liveness: ${coshGone}; sign(m) from m / sqrt(m*m): ${signMade}; interps fused: ${interpsFused}`);
+  const before = recognizeFamily(simplified);
+  lines.push(`  family before ablation: ${before.summary}`);
+
+  const suite = suiteOf(space, opts.backend, Math.max(ABLATION_SEEDS, space.seedsPerEvaluation), ABLATION_LR_MULTIPLIERS);
+  opts.log(`stage 1: ablation on ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}, lr multipliers ${suite.lrMultipliers.join(', ')})...`);
+  const ab: AblationReport = await ablateOnSuite(simplified, suite, (j) => pool.evaluate(j), { tolerance: opts.tolerance });
+  lines.push(`ablation on ${suite.tasks.map((t) => t.name).join(', ')}, seeds ${suite.seeds.join(', ')}, each candidate at its best lr multiplier of ${suite.lrMultipliers.join(', ')} (fitness as the search computes it; AdamW = 1):`);
+  lines.push(`  start fitness ${f4(ab.startScore.fitness)}; tolerance ${f4(ab.tolerance)}: ${ab.toleranceReason}`);
+  for (const d of ab.decisions) {
+    lines.push(`  ${d.kept ? 'removed' : 'kept   '} ${d.statement.padEnd(28)} (uses read ${d.replacedBy}): fitness ${f4(d.reference)} -> ${f4(d.fitness)} (${d.fitness - d.reference >= 0 ? '+' : ''}${f4(d.fitness - d.reference)})`);
+  }
+  const removed = ab.decisions.filter((d) => d.kept).map((d) => d.statement);
+  const clipByAblation = removed.some((s) => s.includes('clip('));
+  const arcsinByAblation = removed.some((s) => s.includes('arcsin('));
+  const final = recognizeFamily(ab.program);
+  const hp = final.hyperparameters;
+  lines.push('result:');
+  for (const l of printProgram(ab.program).trimEnd().split('\n')) lines.push(`  ${l}`);
+  lines.push(`  family: ${final.summary}`);
+  const checks: [string, boolean][] = [
+    ['cross-step liveness removes m = cosh(update)', coshGone],
+    ['m / sqrt(m*m) becomes sign(m)', signMade],
+    ['the two interps fuse', interpsFused],
+    ['ablation removes clip(g, lr)', clipByAblation],
+    ['ablation removes arcsin(g)', arcsinByAblation],
+    ['ends as Lion proper', final.family === 'lion' && final.exact],
+    ['b1 = 0.899', near(hp.b1, 0.899, 1e-9)],
+    ['b2 = 0.899 * 1.109 ~ 0.997', near(hp.b2, 0.899 * 1.109, 1e-6)],
+    ['weight decay 0.4602', near(hp.weightDecay, 0.4602, 1e-9)],
+    ['lr multiplier 0.0002', near(hp.lrMultiplier, 0.0002, 1e-9)],
+  ];
+  for (const [what, ok] of checks) lines.push(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  const passed = checks.every(([, ok]) => ok);
+  return {
+    name: 'simplification',
+    passed,
+    summary: passed
+      ? `Program 4 -> Lion (b1 ${hp.b1}, b2 ${Number(hp.b2?.toPrecision(6))}, wd ${hp.weightDecay}, lr x ${hp.lrMultiplier}); ablation removed ${removed.length} statement(s), fitness ${f4(ab.startScore.fitness)} -> ${f4(ab.finalScore?.fitness)}`
+      : `failed: ${checks.filter(([, ok]) => !ok).map(([w]) => w).join('; ')}`,
+    lines,
+    data: {
+      steps,
+      checks: Object.fromEntries(checks),
+      ablation: {
+        suite: { tasks: suite.tasks.map((t) => t.name), seeds: suite.seeds, lrMultipliers: suite.lrMultipliers },
+        startFitness: ab.startScore.fitness,
+        startPerSeed: ab.startScore.perSeed,
+        tolerance: ab.tolerance,
+        toleranceReason: ab.toleranceReason,
+        decisions: ab.decisions.map(({ score, ...d }) => ({ ...d, perSeed: score?.perSeed ?? null })),
+        finalFitness: ab.finalScore?.fitness ?? null,
+      },
+      program: printProgram(ab.program),
+      family: final,
+    },
+  };
+}
+
+interface FirstHit {
+  readonly programId: number;
+  readonly birth: number;
+  readonly trained: number;
+  readonly kind: LionFamilyKind;
+  readonly reading: FamilyReading;
+}
+
+/** The first individual of a run whose program is in the Lion family, with the trainings before it. */
+export function firstLionFamily(store: Store, runId: number): FirstHit | undefined {
+  let trained = 0;
+  const seen = new Map<number, FamilyReading>();
+  for (const ind of runIndividuals(store, runId)) {
+    if (ind.source === 'trained') trained++;
+    let reading = seen.get(ind.programId);
+    if (!reading) {
+      const rec = getProgram(store, ind.programId);
+      if (!rec) continue;
+      reading = recognizeFamily(parseProgram(rec.raw));
+      seen.set(ind.programId, reading);
+    }
+    const kind = lionFamilyKind(reading);
+    if (kind) return { programId: ind.programId, birth: ind.birth, trained, kind, reading };
+  }
+  return undefined;
+}
+
+function topWithFamilies(store: Store, runId: number): { id: number; fitness: number; kind: LionFamilyKind | null; reading: FamilyReading; raw: string }[] {
+  return topPrograms(store, runId, TOP_N).map((p) => {
+    const reading = recognizeFamily(parseProgram(p.raw));
+    return { id: p.id, fitness: p.fitness, kind: lionFamilyKind(reading), reading, raw: p.raw };
+  });
+}
+
+function searchConfig(space: string, o: { budget: number; seed: number; workers: number; backend: BackendName | 'auto' }): SearchConfig {
+  return {
+    space,
+    tasks: null,
+    budget: o.budget,
+    timeLimitSeconds: null,
+    workers: o.workers,
+    seed: o.seed,
+    deterministic: true,
+    backend: o.backend,
+    funnelEntrants: 0,
+    funnelFidelities: [],
+  };
+}
+
+function runLines(store: Store, outcome: SearchOutcome): string[] {
+  const c = getCacheCounts(store, outcome.run.id);
+  const pct = (t: 'structural' | 'fingerprint' | 'stored'): string => (c.structural.lookups === 0 ? '0' : ((100 * c[t].hits) / c.structural.lookups).toFixed(0));
+  return [
+    `run ${outcome.run.id} (${outcome.run.name}) ${outcome.status}: ${outcome.run.trained} trained, ${outcome.run.generated} generated; cache hits ${pct('structural')}% / ${pct('fingerprint')}% / ${pct('stored')}% (hash / fingerprint / stored)`,
+  ];
+}
+
+/** Stage 2: from AdamW, a Lion-family program among the top programs. */
+export async function searchStage(store: Store, pool: EvaluationPool, o: { space: string; budget: number; seed: number; workers: number; backend: BackendName | 'auto'; hooks: { onProgress?: LionReplayOptions['onProgress']; shouldStop?: () => boolean } }): Promise<StageResult & { interrupted: boolean }> {
+  const outcome = await startSearch(store, searchConfig(o.space, o), `replay-lion-search-${o.seed}-${Date.now()}`, { ...o.hooks, pool } as Parameters<typeof startSearch>[3]);
+  const lines = runLines(store, outcome);
+  const top = topWithFamilies(store, outcome.run.id);
+  lines.push(`top ${TOP_N}:`);
+  for (const t of top) lines.push(`  #${t.id} fitness ${f4(t.fitness)}  ${t.kind ?? t.reading.family}: ${t.reading.summary}`);
+  const inTop = top.find((t) => t.kind !== null);
+  const first = firstLionFamily(store, outcome.run.id);
+  const data: Record<string, unknown> = { runId: outcome.run.id, status: outcome.status, trained: outcome.run.trained, generated: outcome.run.generated, top: top.map(({ reading, ...t }) => ({ ...t, family: reading.summary })) };
+  if (first) {
+    lines.push(`first Lion-family program: #${first.programId} (${first.kind}) at birth ${first.birth} (programs generated and arrived), after ${first.trained} trained programs`);
+    lines.push(`  ${first.reading.summary}`);
+    const chain = lineageChain(store, first.programId, outcome.run.id);
+    lines.push(`lineage from ${chain[0]?.mutation === 'warm-start' ? 'AdamW' : 'the root'} (${chain.length - 1} mutations):`);
+    for (const step of chain) lines.push(`  birth ${step.birth}: ${step.mutation}${step.detail ? ` ${step.detail}` : ''} -> #${step.programId} fitness ${f4(step.fitness ?? undefined)} (${step.family ?? '?'})`);
+    data.first = { programId: first.programId, birth: first.birth, trained: first.trained, kind: first.kind, family: first.reading.summary, lineage: chain.map((s) => ({ birth: s.birth, mutation: s.mutation, detail: s.detail, programId: s.programId, fitness: s.fitness })) };
+  } else lines.push('no Lion-family program appeared in this run');
+  const passed = outcome.status === 'done' && inTop !== undefined;
+  return {
+    name: 'search',
+    passed,
+    interrupted: outcome.status === 'interrupted',
+    summary: inTop
+      ? `${inTop.kind} found: #${inTop.id} (fitness ${f4(inTop.fitness)}, rank ${top.indexOf(inTop) + 1} of the top ${TOP_N})${first ? `; first Lion-family program after ${first.trained} trained / ${first.birth} generated` : ''}`
+      : `no Lion-family program among the top ${TOP_N} after ${outcome.run.trained} trained programs`,
+    lines,
+    data,
+  };
+}
+
+/** Stage 3: from Lion, a Lion-family program stays on top. */
+export async function fixpointStage(store: Store, pool: EvaluationPool, o: { space: string; budget: number; seed: number; workers: number; backend: BackendName | 'auto'; hooks: { onProgress?: LionReplayOptions['onProgress']; shouldStop?: () => boolean } }): Promise<StageResult & { interrupted: boolean }> {
+  const outcome = await startSearch(store, searchConfig(o.space, o), `replay-lion-fixpoint-${o.seed}-${Date.now()}`, { ...o.hooks, pool } as Parameters<typeof startSearch>[3]);
+  const lines = runLines(store, outcome);
+  const top = topWithFamilies(store, outcome.run.id);
+  lines.push(`top ${TOP_N}:`);
+  for (const t of top) lines.push(`  #${t.id} fitness ${f4(t.fitness)}  ${t.kind ?? t.reading.family}: ${t.reading.summary}`);
+  const best = top[0];
+  const passed = outcome.status === 'done' && best !== undefined && best.kind !== null;
+  return {
+    name: 'fixpoint',
+    passed,
+    interrupted: outcome.status === 'interrupted',
+    summary: best ? `top program #${best.id} (fitness ${f4(best.fitness)}) is ${best.kind ?? `not Lion-family (${best.reading.family})`}` : 'no programs',
+    lines,
+    data: { runId: outcome.run.id, status: outcome.status, trained: outcome.run.trained, generated: outcome.run.generated, top: top.map(({ reading, ...t }) => ({ ...t, family: reading.summary })) },
+  };
+}
+
+/** AdamW, signum and Lion proper tuned the same way on the replay's proxy (bench/proxy-study.ts's grid). */
+export async function proxyComparison(space: SearchSpace, pool: EvaluationPool, backend: BackendName | 'auto'): Promise<{ lines: string[]; data: Record<string, unknown> }> {
+  const suite: ProxySuite = { ...suiteOf(space, backend, Math.max(3, space.seedsPerEvaluation), [1]) };
+  const configs = methodPrograms({ lrs: [0.003, 0.001, 0.0003], wds: [0.01, 0.1, 1] });
+  const baselines = new BaselineCache();
+  const scored = await Promise.all(configs.map(async (c) => ({ c, s: await scoreOnSuite(parseProgram(c.text), suite, (j) => pool.evaluate(j), baselines) })));
+  const best = new Map<string, (typeof scored)[number]>();
+  for (const x of scored) if (!best.has(x.c.method) || x.s.fitness > (best.get(x.c.method) as (typeof scored)[number]).s.fitness) best.set(x.c.method, x);
+  const se = (xs: readonly number[]): number => stdev(xs) / Math.sqrt(xs.length);
+  const adamw = best.get('adamw');
+  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {0.003, 0.001, 0.0003} x wd {0.01, 0.1, 1} (Lion also b1/b2 0.9/0.99, 0.95/0.98):`];
+  const data: Record<string, unknown> = {};
+  for (const [m, x] of best) {
+    const diff = adamw ? x.s.perSeed.map((f, i) => f - (adamw.s.perSeed[i] as number)) : [];
+    lines.push(`  ${m.padEnd(7)} ${x.c.label.padEnd(40)} fitness ${f4(x.s.fitness)} +- ${f4(se(x.s.perSeed))}${m === 'adamw' ? '' : `  vs AdamW ${f4(mean(diff))} +- ${f4(se(diff))} (paired)`}`);
+    data[m] = { config: x.c.label, fitness: x.s.fitness, perSeed: x.s.perSeed };
+  }
+  return { lines, data };
+}
+
+/** Runs the replay; never throws for a failed stage (that is a result), only for bad input. */
+export async function runLionReplay(o: LionReplayOptions): Promise<ReplayReport> {
+  const t0 = performance.now();
+  const log = o.log ?? (() => {});
+  const backend = o.backend ?? 'auto';
+  const spaceName = o.space ?? REPLAY_SPACE;
+  const fixName = o.fixpointSpace ?? REPLAY_FIXPOINT_SPACE;
+  const space = loadSearchSpace(spaceName);
+  loadSearchSpace(fixName);
+  const stages = o.stages ?? ['simplify', 'search', 'fixpoint'];
+  const pool = o.pool ?? createEvaluationPool({ size: o.workers });
+  const results: StageResult[] = [];
+  let interrupted = false;
+  let proxy: Record<string, unknown> = { space: space.file, tasks: space.tasks, lrMultipliers: space.lrMultipliers, seedsPerEvaluation: space.seedsPerEvaluation };
+  const hooks = { ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}) };
+  try {
+    if (o.proxyComparison !== false) {
+      log('proxy comparison: AdamW, signum and Lion proper, tuned the same way...');
+      const c = await proxyComparison(space, pool, backend);
+      proxy = { ...proxy, comparison: c.data, lines: c.lines };
+    }
+    if (stages.includes('simplify') && !o.shouldStop?.()) {
+      log('stage 1: simplification replay...');
+      results.push(await simplificationStage(space, pool, { backend, tolerance: o.tolerance ?? null, log }));
+    }
+    if (stages.includes('search') && !o.shouldStop?.()) {
+      log(`stage 2: search from AdamW (${spaceName}, budget ${o.budget}, seed ${o.seed})...`);
+      const r = await searchStage(o.store, pool, { space: spaceName, budget: o.budget, seed: o.seed, workers: pool.size, backend, hooks });
+      interrupted ||= r.interrupted;
+      results.push(r);
+    }
+    if (stages.includes('fixpoint') && !o.shouldStop?.()) {
+      log(`stage 3: search from Lion (${fixName}, budget ${o.budget}, seed ${o.seed})...`);
+      const r = await fixpointStage(o.store, pool, { space: fixName, budget: o.budget, seed: o.seed, workers: pool.size, backend, hooks });
+      interrupted ||= r.interrupted;
+      results.push(r);
+    }
+  } finally {
+    if (!o.pool) await pool.close();
+  }
+  interrupted ||= Boolean(o.shouldStop?.());
+  return {
+    replay: 'lion',
+    passed: !interrupted && results.length === stages.length && results.every((r) => r.passed),
+    interrupted,
+    proxy,
+    stages: results,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+export type { Program };

@@ -1,0 +1,73 @@
+/**
+ * The three reference optimizers of the replay's proxy comparison, as programs with their constants
+ * filled in: AdamW, signum (sign of one momentum, the paper's ablation) and Lion proper (two
+ * interpolation constants). Text is built from numbers printed by formatNumber, then parsed.
+ */
+import { formatNumber } from '../dsl/print.ts';
+
+export type MethodName = 'adamw' | 'signum' | 'lion';
+
+export interface MethodConfig {
+  readonly method: MethodName;
+  readonly label: string;
+  readonly text: string;
+}
+
+const n = formatNumber;
+
+export function adamwText(lr: number, wd: number, b1 = 0.9, b2 = 0.999): string {
+  return `def train(w, g, m, v, lr):
+  g2 = square(g)
+  m = interp(g, m, ${n(b1)})
+  v = interp(g2, v, ${n(b2)})
+  sqrt_v = sqrt(v)
+  update = m / sqrt_v
+  wd = w * ${n(wd)}
+  update = update + wd
+  lr = lr * ${n(lr)}
+  update = update * lr
+  return update, m, v
+`;
+}
+
+export function signumText(lr: number, wd: number, beta = 0.9): string {
+  return `def train(w, g, m, v, lr):
+  m = interp(g, m, ${n(beta)})
+  update = sign(m)
+  wd = w * ${n(wd)}
+  update = update + wd
+  lr = lr * ${n(lr)}
+  update = update * lr
+  return update, m, v
+`;
+}
+
+export function lionText(lr: number, wd: number, b1 = 0.9, b2 = 0.99): string {
+  return `def train(w, g, m, v, lr):
+  update = interp(g, m, ${n(b1)})
+  update = sign(update)
+  m = interp(g, m, ${n(b2)})
+  wd = w * ${n(wd)}
+  update = update + wd
+  lr = lr * ${n(lr)}
+  update = update * lr
+  return update, m, v
+`;
+}
+
+/** The same lr x weight-decay grid for every method; Lion also tries two beta pairs. */
+export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly number[]; lionBetas?: readonly (readonly [number, number])[] }): MethodConfig[] {
+  const betas = grid.lionBetas ?? [
+    [0.9, 0.99],
+    [0.95, 0.98],
+  ];
+  const out: MethodConfig[] = [];
+  for (const lr of grid.lrs) {
+    for (const wd of grid.wds) {
+      out.push({ method: 'adamw', label: `lr ${n(lr)}, wd ${n(wd)}`, text: adamwText(lr, wd) });
+      out.push({ method: 'signum', label: `beta 0.9, lr ${n(lr)}, wd ${n(wd)}`, text: signumText(lr, wd) });
+      for (const [b1, b2] of betas) out.push({ method: 'lion', label: `b1 ${n(b1)}, b2 ${n(b2)}, lr ${n(lr)}, wd ${n(wd)}`, text: lionText(lr, wd, b1, b2) });
+    }
+  }
+  return out;
+}
