@@ -79,4 +79,4 @@ for (const { c, r } of results) {
   );
 }
 const full = results[2]!.r.perSecond;
-console.log(`AutoML-Zero reports 2k-22k per core (reference/anchors.md); struct+fp here is ${(full / 2000).toFixed(1)}x-${(full / 22000).toFixed(2)}x that range`);
+console.log(`AutoML-Zero reports 2k-22k children per core (reference/anchors.md): struct+fp is ${(full / 2000).toFixed(2)}x the low end, ${(full / 22000).toFixed(2)}x the high end`);

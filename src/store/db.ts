@@ -55,7 +55,7 @@ export const MIGRATIONS: readonly Migration[] = [
         generated INTEGER NOT NULL DEFAULT 0 CHECK (generated >= 0),
         trained INTEGER NOT NULL DEFAULT 0 CHECK (trained >= 0),
         rng_state TEXT CHECK (rng_state IS NULL OR json_valid(rng_state)),
-        evolution_state TEXT CHECK (evolution_state IS NULL OR json_valid(evolution_state)),
+        evolution_state TEXT, -- no json_valid CHECK: it re-parsed the whole state on every arrival (4x the write)
         timings TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(timings))
       );
       CREATE TABLE programs (
@@ -269,6 +269,10 @@ export function openStore(path: string = DEFAULT_DB_PATH, opts: OpenOptions = {}
     if (!readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      // Checkpoints (which fsync) every ~40 MB of WAL instead of ~4 MB: a search commits once per
+      // arrival, and this cut the cost of an arrival by a sixth to a third in bench/store.ts.
+      db.pragma('wal_autocheckpoint = 10000');
+      db.pragma('journal_size_limit = 67108864');
       db.pragma('foreign_keys = ON');
       // Take the write lock only when there is something to migrate, so that opening beside a
       // running search does not wait for its transaction.

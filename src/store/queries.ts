@@ -620,12 +620,14 @@ export type CacheCounts = { readonly [T in CacheTierName]: { readonly hits: numb
 
 /** Record the cache's running totals (absolute values, so saving twice is harmless). */
 export function setCacheCounts(store: Store, runId: number, counts: { readonly [T in CacheTierName]: { readonly hits: number; readonly lookups: number } }): void {
-  store.transaction(() => {
-    const up = store.stmt(
-      'INSERT INTO cache_counters (run_id, tier, hits, lookups) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, tier) DO UPDATE SET hits = excluded.hits, lookups = excluded.lookups',
-    );
-    for (const t of CACHE_TIER_NAMES) up.run(runId, t, counts[t].hits, counts[t].lookups);
-  });
+  // One statement for all tiers: atomic without a savepoint (this runs on every arrival).
+  const values = CACHE_TIER_NAMES.map(() => '(?, ?, ?, ?)').join(', ');
+  store
+    .stmt(
+      `INSERT INTO cache_counters (run_id, tier, hits, lookups) VALUES ${values}
+       ON CONFLICT (run_id, tier) DO UPDATE SET hits = excluded.hits, lookups = excluded.lookups`,
+    )
+    .run(CACHE_TIER_NAMES.flatMap((t) => [runId, t, counts[t].hits, counts[t].lookups]));
 }
 
 export function getCacheCounts(store: Store, runId: number): CacheCounts {
