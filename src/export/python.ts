@@ -43,6 +43,11 @@ export interface PyDialect {
   readonly typedConstant: (literal: string) => string;
   /** The target's functions reject plain floats, so literals passed to a non-infix lowering are typed. */
   readonly typeLiteralsInCalls: boolean;
+  /**
+   * Typed constants are made once per call, before the statements, and named _k0, _k1, ... (for
+   * PyTorch: a constant built inside a per-leaf comprehension would be copied to the device per leaf).
+   */
+  readonly hoistTypedConstants?: boolean;
   /** Lines at the start of rule's body (for example a maker of typed constants), given the input names and the body. */
   readonly prologue?: (inputNames: readonly string[], body: readonly string[]) => readonly string[];
 }
@@ -96,6 +101,16 @@ export function emitRule(p: Program, dialect: PyDialect, indent = ''): PythonRul
   const kindOf = (a: Arg): Kind => (a.kind === 'num' ? 'scalar' : (kinds.get(a.name) as Kind));
   const used = new Set<string>();
   const body: string[] = [];
+  const hoisted = new Map<string, string>(); // literal -> name
+  const typedConstant = (lit: string): string => {
+    if (!dialect.hoistTypedConstants) return dialect.typedConstant(lit);
+    let name = hoisted.get(lit);
+    if (name === undefined) {
+      name = `_k${hoisted.size}`;
+      hoisted.set(lit, name);
+    }
+    return name;
+  };
 
   for (const s of p.statements) {
     if (!isOpName(s.op)) throw new Error(`unknown op '${s.op}'`); // unreachable after assertValid
@@ -111,7 +126,7 @@ export function emitRule(p: Program, dialect: PyDialect, indent = ''): PythonRul
       if (a.kind === 'num') {
         const lit = pythonFloat(a.value);
         const typed = (!hasVar && j === firstLiteral) || (dialect.typeLiteralsInCalls && !infix);
-        return typed ? dialect.typedConstant(lit) : lit;
+        return typed ? typedConstant(lit) : lit;
       }
       const name = py(a.name);
       if (low.type === 'map' && tensorResult && kindOf(a) === 'tensor') {
@@ -148,12 +163,13 @@ export function emitRule(p: Program, dialect: PyDialect, indent = ''): PythonRul
   for (const h of used) visit(h);
   const helperSources = order.filter((h) => need.has(h)).map((h) => dialect.helpers[h] as string);
 
+  const statements = [...[...hoisted].map(([lit, name]) => `${name} = ${dialect.typedConstant(lit)}`), ...body];
   const inner = `${indent}    `;
   const lines = [
     `${indent}def rule(${inputNames.join(', ')}):`,
     `${inner}"""One call of the program: returns the update (w_new = w - update) and the new state."""`,
-    ...(dialect.prologue?.(p.inputs.map(py), body) ?? []).map((l) => (l.length > 0 ? inner + l : l)),
-    ...body.map((l) => inner + l),
+    ...(dialect.prologue?.(p.inputs.map(py), statements) ?? []).map((l) => (l.length > 0 ? inner + l : l)),
+    ...statements.map((l) => inner + l),
     // a trailing comma keeps a lone update a tuple, so callers can always unpack
     `${inner}return ${outputNames.join(', ')}${outputNames.length === 1 ? ',' : ''}`,
   ];

@@ -134,6 +134,7 @@ export const TORCH_DIALECT: PyDialect = {
   helperDeps: HELPER_DEPS,
   typedConstant: (lit) => `_s(${lit})`,
   typeLiteralsInCalls: true,
+  hoistTypedConstants: true,
   prologue: (inputs, body) =>
     body.some((l) => l.includes('_s('))
       ? [
