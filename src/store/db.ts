@@ -186,7 +186,12 @@ function inspect(path: string): Inspection {
   const st = statSync(path);
   if (!st.isFile()) throw new StoreError(path, 'is not a regular file');
   if (st.size === 0) return { state: 'new' };
-  const header = readHeader(path);
+  let header: Buffer;
+  try {
+    header = readHeader(path);
+  } catch (e) {
+    throw new StoreError(path, `cannot be read: ${(e as Error).message}`);
+  }
   if (header.length < 16 || !header.equals(SQLITE_HEADER)) {
     throw new StoreError(path, 'is not a SQLite database (expected an optsearch database file)');
   }
@@ -256,7 +261,13 @@ export function openStore(path: string = DEFAULT_DB_PATH, opts: OpenOptions = {}
       throw new StoreError(path, `database schema version ${found.version} is older than ${SCHEMA_VERSION}; open it once for writing to migrate it`);
     }
   }
-  if (!exists) mkdirSync(dirname(path), { recursive: true });
+  if (!exists) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      throw new StoreError(path, `cannot create its folder: ${(e as Error).message}`);
+    }
+  }
 
   let db: Database.Database;
   try {

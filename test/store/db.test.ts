@@ -179,7 +179,11 @@ describe('refusing files that are not ours, without touching them', () => {
     expectRefusedUnchanged(path, /damaged|not a database|cannot be read|not an optsearch database/);
   });
 
-  it('a directory', () => {
+  it('a directory, or a path under a file', () => {
     expect(() => openStore(dir)).toThrow(/is not a regular file/);
+    const file = fresh();
+    writeFileSync(file, 'x');
+    expect(() => openStore(join(file, 'sub', 'db.sqlite'))).toThrow(StoreError);
+    expect(() => openStore(join(file, 'sub', 'db.sqlite'))).toThrow(/cannot create its folder/);
   });
 });
