@@ -374,9 +374,15 @@ export function loadSearchSpace(nameOrPath: string): SearchSpace {
     throw new SpaceError(file, undefined, `no such search space file${hint}`);
   }
   if (!statSync(abs).isFile()) throw new SpaceError(file, undefined, 'is not a file');
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new SpaceError(file, undefined, `cannot be read: ${(e as Error).message}`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(abs, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw new SpaceError(file, undefined, `is not valid JSON: ${(e as Error).message}`);
   }
