@@ -77,11 +77,6 @@ export interface PythonRule {
   readonly slotLabels: readonly string[];
   /** Whether the update is a Scalar (it then broadcasts over every weight). */
   readonly scalarUpdate: boolean;
-  /**
-   * Returned names that no statement assigns: they are inputs passed through, so the caller copies
-   * them before storing them as state.
-   */
-  readonly passThrough: ReadonlySet<string>;
 }
 
 /** The program listing as Python comment lines. */
@@ -148,7 +143,6 @@ export function emitRule(p: Program, dialect: PyDialect, indent = ''): PythonRul
     body.push(`${py(s.target)} = ${rhs}`);
   }
 
-  const assigned = new Set(p.statements.map((s) => s.target));
   const outputNames = p.outputs.map(py);
   const inputNames = p.inputs.map(py);
 
@@ -181,7 +175,6 @@ export function emitRule(p: Program, dialect: PyDialect, indent = ''): PythonRul
     slotNames: inputNames.slice(2, -1),
     slotLabels: p.inputs.slice(2, -1),
     scalarUpdate: kinds.get(p.outputs[0] as string) === 'scalar',
-    passThrough: new Set(p.outputs.filter((o) => !assigned.has(o)).map(py)),
   };
 }
 
