@@ -29,8 +29,7 @@ export function buildProgram(): Command {
     .description('Discover optimizer update rules by symbolic program search, and read them through Lion-K theory')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError('(run with --help for usage)');
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of COMMANDS) c.register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
