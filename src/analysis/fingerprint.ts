@@ -17,10 +17,10 @@
  */
 import type { Program } from '../dsl/ast.ts';
 import { applyOp } from '../dsl/interpret.ts';
-import { makeLayout, type Layout, type OpSpec, type Value } from '../dsl/ops.ts';
+import { EPS, makeLayout, type Layout, type OpSpec, type Value } from '../dsl/ops.ts';
 import { Rng } from '../util/rng.ts';
 import { Hash64 } from './canonical.ts';
-import { CONST, INPUT, OP_SPECS, TENSOR } from './graph.ts';
+import { CONST, INPUT, OP, OP_SPECS, TENSOR } from './graph.ts';
 import { reduce, type Reduced } from './pipeline.ts';
 
 export const DEFAULT_PROBE_SEED = 0x5eed;
@@ -88,9 +88,41 @@ function probeSet(seed: number): ProbeSet {
  */
 let arena = new Float64Array(1 << 12);
 
-function elementwise(f: (...x: number[]) => number, A: Float64Array, o: number, tensorOut: boolean, offs: readonly number[], tens: readonly boolean[]): void {
+/**
+ * The four arithmetic ops written out (most statements are arithmetic; a direct loop avoids one
+ * indirect call per element). Exactly the op table's semantics; test/analysis checks they agree.
+ */
+export const ARITHMETIC_KERNELS: ReadonlyMap<number, (x: number, y: number) => number> = new Map([
+  [OP.add, (x: number, y: number) => x + y],
+  [OP.sub, (x: number, y: number) => x - y],
+  [OP.mul, (x: number, y: number) => x * y],
+  [OP.div, (x: number, y: number) => x / (y + EPS)],
+]);
+
+function arithmetic(op: number, A: Float64Array, o: number, n: number, a: number, sa: number, b: number, sb: number): void {
+  // sa / sb: 1 when the argument is read element by element, 0 when it is read per configuration.
+  if (sa === 1 && sb === 1) {
+    if (op === OP.add) for (let i = 0; i < n; i++) A[o + i] = (A[a + i] as number) + (A[b + i] as number);
+    else if (op === OP.sub) for (let i = 0; i < n; i++) A[o + i] = (A[a + i] as number) - (A[b + i] as number);
+    else if (op === OP.mul) for (let i = 0; i < n; i++) A[o + i] = (A[a + i] as number) * (A[b + i] as number);
+    else for (let i = 0; i < n; i++) A[o + i] = (A[a + i] as number) / ((A[b + i] as number) + EPS);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = CONFIG_OF[i] as number;
+    const x = A[a + (sa === 1 ? i : c)] as number;
+    const y = A[b + (sb === 1 ? i : c)] as number;
+    A[o + i] = op === OP.add ? x + y : op === OP.sub ? x - y : op === OP.mul ? x * y : x / (y + EPS);
+  }
+}
+
+function elementwise(op: number, f: (...x: number[]) => number, A: Float64Array, o: number, tensorOut: boolean, offs: readonly number[], tens: readonly boolean[]): void {
   const k = offs.length;
   const n = tensorOut ? TOTAL : PROBE_CONFIGS;
+  if (k === 2 && ARITHMETIC_KERNELS.has(op)) {
+    arithmetic(op, A, o, n, offs[0] as number, !tensorOut || tens[0] ? 1 : 0, offs[1] as number, !tensorOut || tens[1] ? 1 : 0);
+    return;
+  }
   if (k === 1) {
     const a = offs[0] as number;
     if (!tensorOut || tens[0]) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number);
@@ -132,8 +164,16 @@ function perConfig(spec: OpSpec, A: Float64Array, o: number, tensorOut: boolean,
   }
 }
 
+/** Probe outputs are written here (reused between calls); probeInto returns how many. */
+let outBuf = new Float64Array(1024);
+let outWords = new Uint32Array(outBuf.buffer);
+
 /** Raw probe outputs of a reduced program: per step, the update then each live slot, over all configurations. */
 export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Float64Array {
+  return outBuf.slice(0, probeInto(r, seed));
+}
+
+function probeInto(r: Reduced, seed: number): number {
   const g = r.graph;
   const size = g.size;
   const outputs = r.outputs;
@@ -141,7 +181,12 @@ export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Flo
   const live: number[] = [];
   for (let i = 0; i < slots; i++) if (r.liveSlots[i]) live.push(i);
   const probe = probeSet(seed);
-  const out = new Float64Array(STEPS * TOTAL * (1 + live.length));
+  const length = STEPS * TOTAL * (1 + live.length);
+  if (outBuf.length < length) {
+    outBuf = new Float64Array(Math.max(length, outBuf.length * 2));
+    outWords = new Uint32Array(outBuf.buffer);
+  }
+  const out = outBuf;
 
   // Arena layout: node values, then one state buffer per slot.
   const offset = new Int32Array(size);
@@ -157,8 +202,9 @@ export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Flo
   A.fill(0, stateAt, used);
   for (let id = 0; id < size; id++) if (g.op[id] === CONST) A.fill(g.value[id] as number, offset[id] as number, (offset[id] as number) + PROBE_CONFIGS);
 
-  const offs: number[] = [];
-  const tens: boolean[] = [];
+  // One buffer per arity, so no array length is ever changed in the loop.
+  const offsBy: number[][] = [[], [0], [0, 0], [0, 0, 0]];
+  const tensBy: boolean[][] = [[], [false], [false, false], [false, false, false]];
   let at = 0;
   for (let s = 0; s < STEPS; s++) {
     for (let id = 0; id < size; id++) {
@@ -174,8 +220,8 @@ export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Flo
         continue;
       }
       const a = g.args[id] as readonly number[];
-      offs.length = a.length;
-      tens.length = a.length;
+      const offs = offsBy[a.length] as number[];
+      const tens = tensBy[a.length] as boolean[];
       for (let j = 0; j < a.length; j++) {
         offs[j] = offset[a[j] as number] as number;
         tens[j] = g.kind[a[j] as number] === TENSOR;
@@ -183,7 +229,7 @@ export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Flo
       const spec = OP_SPECS[op] as OpSpec;
       const sem = spec.semantics;
       const tensorOut = g.kind[id] === TENSOR;
-      if (sem.type === 'elementwise') elementwise(sem.f, A, o, tensorOut, offs, tens);
+      if (sem.type === 'elementwise') elementwise(op, sem.f, A, o, tensorOut, offs, tens);
       else perConfig(spec, A, o, tensorOut, offs, tens);
     }
     const u = outputs[0] as number;
@@ -202,36 +248,59 @@ export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Flo
       A.copyWithin(stateAt + i * TOTAL, so, so + TOTAL);
     }
   }
-  return out;
+  return length;
 }
 
-const F64 = new Float64Array(1);
-const U32 = new Uint32Array(F64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = 1 - LO;
 
 /** Hash of values quantised to 27 significant bits; NaN, +-Inf and +-0 are single tokens. */
 export function hashQuantised(values: Float64Array): string {
-  const h = new Hash64();
-  h.add(values.length);
-  for (let i = 0; i < values.length; i++) {
+  return hashWords(values, new Uint32Array(values.buffer, values.byteOffset, values.length * 2), values.length);
+}
+
+/** hashQuantised of values[0, length), with `words` a Uint32Array view of the same memory. */
+function hashWords(values: Float64Array, words: Uint32Array, length: number): string {
+  let a = 0x243f6a88 ^ length;
+  let b = 0x85a308d3 ^ Math.imul(length, 0x9e3779b1);
+  for (let i = 0; i < length; i++) {
     const x = values[i] as number;
-    if (x !== x) h.add(0x7ff80000).add(1);
-    else if (x === 0) h.add(0).add(0);
-    else if (x === Infinity) h.add(0x7ff00000).add(2);
-    else if (x === -Infinity) h.add(0xfff00000).add(2);
+    let hi: number;
+    let lo: number;
+    if (x !== x) ((hi = 0x7ff80000), (lo = 1));
+    else if (x === 0) ((hi = 0), (lo = 0));
+    else if (x === Infinity) ((hi = 0x7ff00000), (lo = 2));
+    else if (x === -Infinity) ((hi = 0xfff00000), (lo = 2));
     else {
-      F64[0] = x;
-      let hi = U32[HI] as number;
-      let lo = (U32[LO] as number) + 0x01000000;
+      hi = words[2 * i + HI] as number;
+      lo = (words[2 * i + LO] as number) + 0x01000000;
       if (lo > 0xffffffff) {
         lo -= 0x100000000;
         hi = (hi + 1) >>> 0;
       }
-      h.add(hi).add((lo & 0xfe000000) >>> 0);
+      lo = (lo & 0xfe000000) >>> 0;
     }
+    // Two murmur3-style lanes, one word pair per value.
+    let k = Math.imul(hi, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    a ^= k;
+    a = (a << 13) | (a >>> 19);
+    a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+    k = Math.imul(lo, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    a ^= k;
+    a = (a << 13) | (a >>> 19);
+    a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+    let j = Math.imul(lo ^ 0x5bd1e995, 0x85ebca6b) ^ hi;
+    j = Math.imul((j << 17) | (j >>> 15), 0xc2b2ae35);
+    b ^= j;
+    b = (b << 11) | (b >>> 21);
+    b = (Math.imul(b, 9) + 0x7f4a7c15) | 0;
   }
+  const h = new Hash64();
+  h.a = a;
+  h.b = b;
   return h.hex();
 }
 
@@ -241,7 +310,8 @@ export function probeOutputs(p: Program, seed: number = DEFAULT_PROBE_SEED): Flo
 }
 
 export function fingerprintReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): string {
-  return hashQuantised(probeReduced(r, seed));
+  const length = probeInto(r, seed);
+  return hashWords(outBuf, outWords, length);
 }
 
 /** The behavioural fingerprint on the default probe set (16 hex digits). */

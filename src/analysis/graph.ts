@@ -77,6 +77,13 @@ function mixKey(h: number, x: number): number {
 const RESULT_RULE: readonly number[] = OP_SPECS.map((s) => (s.result === 'same' ? 0 : s.result === 'join' ? 1 : s.result === 'T' ? 2 : 3));
 
 const NO_ARGS: readonly number[] = [];
+const EMPTY_TABLE: number[] = [];
+
+function newTable(size: number): number[] {
+  const t: number[] = new Array(size);
+  for (let i = 0; i < size; i++) t[i] = -1;
+  return t;
+}
 
 /**
  * An append-only dataflow graph. With `hashCons` (the default) op(args) returns an existing
@@ -91,7 +98,7 @@ export class Graph {
   /** TENSOR or SCALAR. */
   readonly kind: number[] = [];
   /** Open-addressing table of node ids (-1: empty), keyed by a hash of op and arguments. */
-  private table = new Int32Array(64).fill(-1);
+  private table: number[] = EMPTY_TABLE;
   private entries = 0;
   private readonly consts = new Map<number, number>();
   private negZero = -1;
@@ -129,7 +136,7 @@ export class Graph {
     return id;
   }
 
-  /** The node for op(args); `args` may be a reused buffer (it is copied when a node is made). */
+  /** The node for op(args). A new node keeps `args` itself: callers pass a fresh array. */
   node(op: number, args: readonly number[]): number {
     const n = args.length;
     let a0 = n > 0 ? (args[0] as number) : -1;
@@ -141,6 +148,7 @@ export class Graph {
     }
     let slot = -1;
     if (this.hashCons) {
+      if (this.table === EMPTY_TABLE) this.table = newTable(64);
       let h = mixKey(op + 0x9e37, a0);
       h = mixKey(h, a1);
       if (n > 2) for (let i = 2; i < n; i++) h = mixKey(h, args[i] as number);
@@ -160,12 +168,9 @@ export class Graph {
         slot = (slot + 1) & mask;
       }
     }
-    const copy: number[] = new Array(n);
-    if (n > 0) copy[0] = a0;
-    if (n > 1) copy[1] = a1;
-    for (let i = 2; i < n; i++) copy[i] = args[i] as number;
-    const kind = this.resultKind(op, copy);
-    const id = this.push(op, copy, 0, kind);
+    const own = n === 2 && a0 !== args[0] ? [a0, a1] : args;
+    const kind = this.resultKind(op, own);
+    const id = this.push(op, own, 0, kind);
     if (this.hashCons) {
       this.table[slot] = id;
       if (++this.entries * 2 > this.table.length) this.rehash();
@@ -189,7 +194,7 @@ export class Graph {
 
   private rehash(): void {
     const old = this.table;
-    this.table = new Int32Array(old.length * 2).fill(-1);
+    this.table = newTable(old.length * 2);
     const mask = this.table.length - 1;
     for (let i = 0; i < old.length; i++) {
       const id = old[i] as number;
@@ -241,14 +246,13 @@ export function buildGraph(p: Program, make?: NodeMaker, onStatement?: (index: n
   const mk: NodeMaker = make ?? ((op, args) => g.node(op, args));
   const statementNodes: number[] = [];
   const stmts = p.statements;
-  const args: number[] = [];
   for (let si = 0; si < stmts.length; si++) {
     const s = stmts[si]!;
     const op = opId(s.op);
     if (op < 0) invalid(p);
     const spec = OP_SPECS[op] as OpSpec;
     if (s.args.length !== spec.args.length) invalid(p);
-    args.length = s.args.length;
+    const args: number[] = new Array(s.args.length);
     for (let j = 0; j < s.args.length; j++) {
       const a = s.args[j]!;
       let id: number;
@@ -354,13 +358,13 @@ export function copyReachable(
   outputs: readonly number[],
   makeFor: (target: Graph) => NodeMaker,
   beforeNode?: (oldNode: number) => void,
-): { graph: Graph; outputs: number[]; map: Int32Array } {
+): { graph: Graph; outputs: number[]; map: number[] } {
   const mark = markReachable(g, outputs);
   const out = new Graph(g.inputCount);
   const make = makeFor(out);
-  const map = new Int32Array(g.size).fill(-1);
+  const map: number[] = new Array(g.size);
+  for (let i = 0; i < g.size; i++) map[i] = -1;
   for (let i = 0; i < g.inputCount; i++) map[i] = i;
-  const args: number[] = [];
   for (let n = g.inputCount; n < g.size; n++) {
     if (mark[n] === 0) continue;
     const op = g.op[n] as number;
@@ -369,7 +373,7 @@ export function copyReachable(
       continue;
     }
     const a = g.args[n] as readonly number[];
-    args.length = a.length;
+    const args: number[] = new Array(a.length);
     for (let j = 0; j < a.length; j++) args[j] = map[a[j] as number] as number;
     beforeNode?.(n);
     map[n] = make(op, args);

@@ -8,6 +8,9 @@ import { buildGraph, copyReachable, liveness, liveOutputs, type BuiltGraph, type
 import { nodeHashes, outputsHash, type NodeHashes } from './canonical.ts';
 import { defaultRuleTable, Rewriter, RewriteLimitError, rulesByOp, type RewriteEvent, type RewriteOptions } from './rewrite.ts';
 
+/** Old node id -> new node id, -1 where the node was not copied. */
+export type NodeMap = readonly number[];
+
 export interface ReduceOptions extends RewriteOptions {
   /** Collect every rule application of the first rewrite pass. */
   readonly events?: RewriteEvent[];
@@ -25,11 +28,11 @@ export interface Reduced {
   readonly outputs: readonly number[];
   readonly liveSlots: readonly boolean[];
   /** raw node -> node of the first rewrite pass (-1: not copied). */
-  readonly firstPassMap: Int32Array;
+  readonly firstPassMap: NodeMap;
   /** The graph the first pass wrote into (the events' node ids refer to it). */
   readonly firstPassGraph: Graph;
   /** first-pass node -> node of `graph` (-1: not copied). */
-  readonly finalMap: Int32Array;
+  readonly finalMap: NodeMap;
   readonly hashes: NodeHashes;
   /** Structural hash of the canonical dataflow of the outputs. */
   readonly hash: string;
@@ -44,16 +47,19 @@ export function reduce(p: Program, opts: ReduceOptions = {}): Reduced {
   const table = opts.only ? rulesByOp(opts) : defaultRuleTable(opts.allowEps !== false);
 
   // Which statement produced each raw node, so rule applications can name their statement.
-  const origin = new Int32Array(raw.graph.size).fill(-1);
-  raw.statementNodes.forEach((n, i) => {
-    if (origin[n] === -1) origin[n] = i;
-  });
+  const origin: number[] = [];
+  if (opts.events) {
+    for (let i = 0; i < raw.graph.size; i++) origin.push(-1);
+    raw.statementNodes.forEach((n, i) => {
+      if (origin[n] === -1) origin[n] = i;
+    });
+  }
 
   const maxPasses = opts.maxPasses ?? 8;
   let graph = raw.graph;
-  let firstPassMap: Int32Array | undefined;
+  let firstPassMap: NodeMap | undefined;
   let firstPassGraph: Graph | undefined;
-  let finalMap: Int32Array | undefined;
+  let finalMap: NodeMap | undefined;
   for (let pass = 0; ; pass++) {
     if (pass >= maxPasses) throw new RewriteLimitError(`rewriting did not reach a fixpoint in ${maxPasses} passes`);
     let rewriter: Rewriter | undefined;
@@ -87,7 +93,7 @@ export function reduce(p: Program, opts: ReduceOptions = {}): Reduced {
     graph,
     outputs,
     liveSlots,
-    firstPassMap: firstPassMap as Int32Array,
+    firstPassMap: firstPassMap as NodeMap,
     firstPassGraph: fp,
     finalMap: finalMap ?? identity(fp.size),
     hashes,
@@ -95,8 +101,8 @@ export function reduce(p: Program, opts: ReduceOptions = {}): Reduced {
   };
 }
 
-function compose(first: Int32Array, second: Int32Array): Int32Array {
-  const out = new Int32Array(first.length);
+function compose(first: NodeMap, second: NodeMap): NodeMap {
+  const out: number[] = new Array(first.length);
   for (let i = 0; i < first.length; i++) {
     const m = first[i] as number;
     out[i] = m < 0 ? -1 : (second[m] as number);
@@ -104,8 +110,8 @@ function compose(first: Int32Array, second: Int32Array): Int32Array {
   return out;
 }
 
-function identity(n: number): Int32Array {
-  const out = new Int32Array(n);
+function identity(n: number): NodeMap {
+  const out: number[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = i;
   return out;
 }

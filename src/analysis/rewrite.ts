@@ -74,11 +74,9 @@ export const RULES: readonly RewriteRule[] = [
     on: 'any',
     apply(r, op, args) {
       const g = r.graph;
+      for (let i = 0; i < args.length; i++) if (!isConst(g, args[i] as number)) return undefined;
       const values: number[] = [];
-      for (const a of args) {
-        if (!isConst(g, a)) return undefined;
-        values.push(val(g, a));
-      }
+      for (let i = 0; i < args.length; i++) values.push(val(g, args[i] as number));
       const v = applyOp(OP_SPECS[op]!, values, SCALAR_LAYOUT);
       return typeof v === 'number' && finite(v) ? r.constant(v) : undefined;
     },
@@ -88,7 +86,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x + 0 -> x',
     exactness: 'exact',
     on: ['add'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       if (isConstValue(g, b!, 0)) return a;
       if (isConstValue(g, a!, 0)) return b;
@@ -100,7 +100,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x + x -> x * 2 (bit-identical in Float64)',
     exactness: 'exact',
     on: ['add'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       return a === b ? r.build(OP.mul, [a!, r.constant(2)]) : undefined;
     },
   },
@@ -109,7 +111,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x + negative(y) -> x - y',
     exactness: 'exact',
     on: ['add'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       if (opOf(g, b!) === OP.negative) return r.build(OP.sub, [a!, arg(g, b!, 0)]);
       if (opOf(g, a!) === OP.negative) return r.build(OP.sub, [b!, arg(g, a!, 0)]);
@@ -140,7 +144,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x * c1 + y * c2 -> interp(x, y, c2) when c1 + c2 = 1 (to within rounding of the constants); the weight is the larger coefficient',
     exactness: 'exact',
     on: ['add'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       const sa = scaled(g, a!);
       const sb = scaled(g, b!);
@@ -157,7 +163,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x - c -> x + (-c) (bit-identical in Float64)',
     exactness: 'exact',
     on: ['sub'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       return isConst(g, b!) && !isConst(g, a!) ? r.build(OP.add, [a!, r.constant(-val(g, b!))]) : undefined;
     },
@@ -167,7 +175,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x - negative(y) -> x + y',
     exactness: 'exact',
     on: ['sub'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       return opOf(g, b!) === OP.negative ? r.build(OP.add, [a!, arg(g, b!, 0)]) : undefined;
     },
@@ -177,7 +187,9 @@ export const RULES: readonly RewriteRule[] = [
     description: '0 - x -> negative(x) (equal up to the sign of a zero result)',
     exactness: 'exact',
     on: ['sub'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       return isConstValue(r.graph, a!, 0) && !isConst(r.graph, b!) ? r.build(OP.negative, [b!]) : undefined;
     },
   },
@@ -186,7 +198,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x * 1 -> x',
     exactness: 'exact',
     on: ['mul'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       if (isConstValue(g, b!, 1)) return a;
       if (isConstValue(g, a!, 1)) return b;
@@ -198,7 +212,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x * -1 -> negative(x)',
     exactness: 'exact',
     on: ['mul'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       if (isConstValue(g, b!, -1) && !isConst(g, a!)) return r.build(OP.negative, [a!]);
       if (isConstValue(g, a!, -1) && !isConst(g, b!)) return r.build(OP.negative, [b!]);
@@ -210,7 +226,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x * x -> square(x)',
     exactness: 'exact',
     on: ['mul'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       return a === b ? r.build(OP.square, [a!]) : undefined;
     },
   },
@@ -249,7 +267,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x / c -> x * (1 / (c + 1e-8)): protected division by a constant is a multiplication',
     exactness: 'exact',
     on: ['div'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       if (!isConst(g, b!) || isConst(g, a!)) return undefined;
       const k = 1 / (val(g, b!) + EPS);
@@ -261,7 +281,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'x / abs(x) -> sign(x) (so also x / sqrt(x * x) and x / sqrt(square(x))); protected division makes the left side x / (|x| + 1e-8)',
     exactness: 'eps',
     on: ['div'],
-    apply(r, _op, [a, b]) {
+    apply(r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       const g = r.graph;
       return opOf(g, b!) === OP.abs && arg(g, b!, 0) === a ? r.build(OP.sign, [a!]) : undefined;
     },
@@ -271,7 +293,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'negative(negative(x)) -> x',
     exactness: 'exact',
     on: ['negative'],
-    apply(r, _op, [a]) {
+    apply(r, _op, args) {
+      const a = args[0];
       return opOf(r.graph, a!) === OP.negative ? arg(r.graph, a!, 0) : undefined;
     },
   },
@@ -280,7 +303,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'negative(x * c) -> x * (-c) for a constant c',
     exactness: 'exact',
     on: ['negative'],
-    apply(r, _op, [a]) {
+    apply(r, _op, args) {
+      const a = args[0];
       const s = scaled(r.graph, a!);
       return s ? r.build(OP.mul, [s[0], r.constant(-val(r.graph, s[1]))]) : undefined;
     },
@@ -290,7 +314,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'abs(f(x)) -> f(x) when f never returns a negative number (abs, square, sqrt, exp, exp2, exp10, cosh, norm, global_norm, arccos)',
     exactness: 'exact',
     on: ['abs'],
-    apply(r, _op, [a]) {
+    apply(r, _op, args) {
+      const a = args[0];
       return NON_NEGATIVE.has(opOf(r.graph, a!)) ? a : undefined;
     },
   },
@@ -299,7 +324,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'abs(negative(x)) -> abs(x)',
     exactness: 'exact',
     on: ['abs'],
-    apply(r, _op, [a]) {
+    apply(r, _op, args) {
+      const a = args[0];
       return opOf(r.graph, a!) === OP.negative ? r.build(OP.abs, [arg(r.graph, a!, 0)]) : undefined;
     },
   },
@@ -308,7 +334,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'sqrt(abs(x)) -> sqrt(x), and the same for log, log2, log10: these ops already take |x|',
     exactness: 'exact',
     on: ['sqrt', 'log', 'log2', 'log10'],
-    apply(r, op, [a]) {
+    apply(r, op, args) {
+      const a = args[0];
       return opOf(r.graph, a!) === OP.abs ? r.build(op, [arg(r.graph, a!, 0)]) : undefined;
     },
   },
@@ -317,7 +344,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'sqrt(square(x)) -> abs(x) (and so sqrt(x * x)); differs only where x * x overflows or underflows',
     exactness: 'exact',
     on: ['sqrt'],
-    apply(r, _op, [a]) {
+    apply(r, _op, args) {
+      const a = args[0];
       return opOf(r.graph, a!) === OP.square ? r.build(OP.abs, [arg(r.graph, a!, 0)]) : undefined;
     },
   },
@@ -326,7 +354,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'sign(sign(x)) -> sign(x)',
     exactness: 'exact',
     on: ['sign'],
-    apply(r, _op, [a]) {
+    apply(r, _op, args) {
+      const a = args[0];
       return opOf(r.graph, a!) === OP.sign ? a : undefined;
     },
   },
@@ -335,7 +364,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'sign(negative(x)) -> negative(sign(x))',
     exactness: 'exact',
     on: ['sign'],
-    apply(r, _op, [a]) {
+    apply(r, _op, args) {
+      const a = args[0];
       return opOf(r.graph, a!) === OP.negative ? r.build(OP.negative, [r.build(OP.sign, [arg(r.graph, a!, 0)])]) : undefined;
     },
   },
@@ -344,7 +374,8 @@ export const RULES: readonly RewriteRule[] = [
     description: 'sign(x * c) -> sign(x) for a constant c > 0, negative(sign(x)) for c < 0; differs only where x * c underflows to 0',
     exactness: 'exact',
     on: ['sign'],
-    apply(r, _op, [a]) {
+    apply(r, _op, args) {
+      const a = args[0];
       const s = scaled(r.graph, a!);
       if (!s) return undefined;
       const c = val(r.graph, s[1]);
@@ -358,7 +389,9 @@ export const RULES: readonly RewriteRule[] = [
     description: 'max(x, x) -> x and min(x, x) -> x',
     exactness: 'exact',
     on: ['max', 'min'],
-    apply(_r, _op, [a, b]) {
+    apply(_r, _op, args) {
+      const a = args[0];
+      const b = args[1];
       return a === b ? a : undefined;
     },
   },
@@ -367,7 +400,10 @@ export const RULES: readonly RewriteRule[] = [
     description: 'interp(x, interp(x, y, a), b) -> interp(x, y, a * b): two EMAs of the same x chained are one EMA with weight a * b',
     exactness: 'exact',
     on: ['interp'],
-    apply(r, _op, [x, inner, b]) {
+    apply(r, _op, args) {
+      const x = args[0];
+      const inner = args[1];
+      const b = args[2];
       const g = r.graph;
       if (opOf(g, inner!) !== OP.interp || arg(g, inner!, 0) !== x) return undefined;
       return r.build(OP.interp, [x!, arg(g, inner!, 1), r.build(OP.mul, [arg(g, inner!, 2), b!])]);
@@ -378,7 +414,10 @@ export const RULES: readonly RewriteRule[] = [
     description: 'interp(interp(x, y, a), y, b) -> interp(x, y, 1 - (1 - a)(1 - b)) for constants a, b',
     exactness: 'exact',
     on: ['interp'],
-    apply(r, _op, [inner, y, b]) {
+    apply(r, _op, args) {
+      const inner = args[0];
+      const y = args[1];
+      const b = args[2];
       const g = r.graph;
       if (opOf(g, inner!) !== OP.interp || arg(g, inner!, 1) !== y) return undefined;
       const a = arg(g, inner!, 2);

@@ -52,7 +52,7 @@ export function simplify(p: Program, opts: SimplifyOptions = {}): SimplifyResult
 }
 
 export interface Analysis {
-  /** The canonical simplified program. */
+  /** The canonical simplified program (built on first access). */
   readonly program: Program;
   readonly hash: string;
   readonly fingerprint: string;
@@ -62,8 +62,12 @@ export interface Analysis {
 /** Canonical program, structural hash and fingerprint from one reduction (the search's hot path). */
 export function analyze(p: Program, opts: Pick<SimplifyOptions, 'allowEps'> = {}): Analysis {
   const r = reduce(p, { allowEps: opts.allowEps !== false });
+  let program: Program | undefined;
   return {
-    program: toProgram(r.graph, r.outputs, p.inputs, p.name, r.hashes),
+    // Built on first use: the search needs the hashes of every child, the text of few.
+    get program(): Program {
+      return (program ??= toProgram(r.graph, r.outputs, p.inputs, p.name, r.hashes));
+    },
     hash: r.hash,
     fingerprint: fingerprintReduced(r),
     liveSlots: r.liveSlots,
