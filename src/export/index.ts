@@ -11,8 +11,9 @@ import { snakeName } from './names.ts';
 import { exportNumpy } from './numpy.ts';
 import { exportOptax } from './optax.ts';
 import { exportPytorch } from './pytorch.ts';
+import { exportTfjsModule } from './tfjs-module.ts';
 
-export const EXPORT_FORMATS = ['pytorch', 'optax', 'numpy', 'latex', 'text'] as const;
+export const EXPORT_FORMATS = ['pytorch', 'optax', 'numpy', 'tfjs', 'latex', 'text'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export function isExportFormat(s: string): s is ExportFormat {
@@ -40,6 +41,8 @@ export function exportProgram(p: Program, format: ExportFormat, options: ExportO
       return exportOptax(p, label);
     case 'latex':
       return exportLatex(p);
+    case 'tfjs':
+      return exportTfjsModule(p, label);
     case 'text':
       return printProgram(p);
   }

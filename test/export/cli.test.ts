@@ -62,7 +62,7 @@ describe('optsearch export', () => {
   });
 
   const bad: [string, string[], RegExp][] = [
-    ['an unknown format', [LION, '--to', 'keras'], /unknown format 'keras'.*pytorch, optax, numpy, latex, text/],
+    ['an unknown format', [LION, '--to', 'keras'], /unknown format 'keras'.*pytorch, optax, numpy, tfjs, latex, text/],
     ['a missing --to', [LION], /missing --to/],
     ['a missing input file', [join(dir, 'missing.prog'), '--to', 'numpy'], /missing\.prog: no such program file/],
     ['an output path in a missing folder', [LION, '--to', 'numpy', '-o', join(dir, 'no-such-folder', 'x.py')], /no-such-folder.*does not exist/],
@@ -119,7 +119,7 @@ describe('optsearch export', () => {
     });
     expect(r.status).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toEqual([
-      "optsearch: unknown format 'tfjs-nope' for --to: expected one of pytorch, optax, numpy, latex, text",
+      "optsearch: unknown format 'tfjs-nope' for --to: expected one of pytorch, optax, numpy, tfjs, latex, text",
     ]);
     expect(readdirSync(join(dir, 'bin-check'))).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import type { LayersModel, Tensor, Variable } from '@tensorflow/tfjs';
@@ -7,6 +7,7 @@ import { initBackend } from '../../src/proxy/backend.ts';
 import { compileProgram } from '../../src/proxy/compile.ts';
 import { gatherRows, loadDataset, splitIndices } from '../../src/proxy/data.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
+import { exportProgram } from '../../src/export/index.ts';
 
 const LION = readFileSync(new URL('../../search-spaces/programs/lion.prog', import.meta.url), 'utf8');
 const ADAMW = readFileSync(new URL('../../search-spaces/programs/adamw.prog', import.meta.url), 'utf8');
@@ -123,5 +124,20 @@ describe('createOptimizer (tfjs export)', () => {
     const again = ProgramOptimizer.fromConfig(ProgramOptimizer, cfg) as ProgramOptimizer;
     expect(again.programText).toBe(opt.programText);
     expect(again.learningRate).toBe(0.5);
+  });
+
+  it('--to tfjs writes a module that builds the same optimizer through the package entry point', async () => {
+    const dir = new URL('../../test-artifacts/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    const file = new URL('lion-optimizer.mjs', dir);
+    writeFileSync(file, exportProgram(parseProgram(LION), 'tfjs', { name: 'lion' }));
+    const mod = (await import(file.href)) as { PROGRAM: string; createLionOptimizer(o?: object): ProgramOptimizer };
+    expect(mod.PROGRAM).toBe(createOptimizer(LION).programText);
+    const a = buildModel();
+    const b = buildModel();
+    await cloneWeightsInto(a, b);
+    a.compile({ optimizer: mod.createLionOptimizer(), loss: 'categoricalCrossentropy' });
+    b.compile({ optimizer: createOptimizer(LION), loss: 'categoricalCrossentropy' });
+    expect(await fitLosses(a, 0, 4)).toEqual(await fitLosses(b, 0, 4));
   });
 });
