@@ -6,10 +6,11 @@
  * loss, mean +- standard error over the seeds, and Lion's and signum's paired difference to AdamW.
  *
  *   npx tsx bench/proxy-study.ts [--tasks teacher-student,quadratic] [--seeds 3] [--workers 2]
- *                                [--fidelity 1] [--lrs 0.003,0.001,0.0003,0.0001] [--wds 0.01,0.1,1]
+ *                                [--fidelity 1] [--backend auto] [--lrs 0.003,0.001,0.0003,0.0001] [--wds 0.01,0.1,1]
  */
 import { availableParallelism } from 'node:os';
 import { parseProgram } from '../src/dsl/parse.ts';
+import { isBackendName, type BackendName } from '../src/proxy/backend.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { BaselineCache } from '../src/proxy/fitness.ts';
 import { isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';
@@ -26,6 +27,9 @@ const tasks = resolveTaskList(arg('tasks', 'teacher-student,quadratic,digits-mlp
 const seeds = evaluationSeeds(Number(arg('seeds', '3')));
 const fidelity = Number(arg('fidelity', '1'));
 if (!isFidelity(fidelity)) throw new Error('--fidelity must be 1, 10 or 100');
+const backendArg = arg('backend', 'auto');
+if (backendArg !== 'auto' && !isBackendName(backendArg)) throw new Error(`unknown backend ${backendArg}`);
+const backend = backendArg as BackendName | 'auto';
 const workers = Number(arg('workers', String(Math.min(2, availableParallelism()))));
 const configs = methodPrograms({ lrs: numbers(arg('lrs', '0.003,0.001,0.0003,0.0001')), wds: numbers(arg('wds', '0.01,0.1,1')) });
 
@@ -38,7 +42,7 @@ try {
   console.log(`proxy study: ${configs.length} configurations x ${seeds.length} paired seeds (${seeds.join(', ')}), fidelity x${fidelity}, ${workers} workers`);
   for (const spec of tasks) {
     const t1 = performance.now();
-    const suite = { tasks: [spec], seeds, lrMultipliers: [1], fidelity, backend: 'auto' as const };
+    const suite = { tasks: [spec], seeds, lrMultipliers: [1], fidelity, backend };
     const scored: { c: MethodConfig; s: SuiteScore }[] = await Promise.all(
       configs.map(async (c) => ({ c, s: await scoreOnSuite(parseProgram(c.text), suite, (j) => pool.evaluate(j), baselines) })),
     );

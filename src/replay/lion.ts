@@ -42,6 +42,12 @@ export const TOP_N = 5;
 /** Ablation trains Program 4 at these multiples of its own lr (0.0002 was tuned for tasks 10^4x larger). */
 export const ABLATION_LR_MULTIPLIERS = [1, 3, 10, 30];
 export const ABLATION_SEEDS = 3;
+/**
+ * Ablation trains the replay's proxy at x10 steps: Program 4's b2 = 0.997 averages the gradient over
+ * about 330 steps, so a 200-step run cannot tell its momentum from noise (measured: at x1 ablation
+ * removes the momentum too; docs/replay.md).
+ */
+export const ABLATION_FIDELITY: Fidelity = 10;
 
 export type LionFamilyKind = 'Lion proper' | 'signum with decoupled decay';
 
@@ -102,12 +108,12 @@ export interface LionReplayOptions {
 const f4 = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? String(x) : x.toFixed(4));
 const near = (a: number | undefined, b: number, rel: number): boolean => a !== undefined && Math.abs(a - b) <= rel * Math.abs(b);
 
-function suiteOf(space: SearchSpace, backend: BackendName | 'auto', seeds: number, lrMultipliers: readonly number[]): ProxySuite {
+function suiteOf(space: SearchSpace, backend: BackendName | 'auto', seeds: number, lrMultipliers: readonly number[], fidelity: Fidelity = space.fidelity as Fidelity): ProxySuite {
   return {
     tasks: resolveTaskList(space.tasks.join(',')),
     seeds: evaluationSeeds(seeds),
     lrMultipliers,
-    fidelity: space.fidelity as Fidelity,
+    fidelity,
     backend,
     timeLimitSeconds: space.limits.timeoutSeconds,
   };
@@ -131,10 +137,10 @@ export async function simplificationStage(space: SearchSpace, pool: EvaluationPo
   const before = recognizeFamily(simplified);
   lines.push(`  family before ablation: ${before.summary}`);
 
-  const suite = suiteOf(space, opts.backend, Math.max(ABLATION_SEEDS, space.seedsPerEvaluation), ABLATION_LR_MULTIPLIERS);
-  opts.log(`stage 1: ablation on ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}, lr multipliers ${suite.lrMultipliers.join(', ')})...`);
+  const suite = suiteOf(space, opts.backend, Math.max(ABLATION_SEEDS, space.seedsPerEvaluation), ABLATION_LR_MULTIPLIERS, ABLATION_FIDELITY);
+  opts.log(`stage 1: ablation on ${suite.tasks.map((t) => t.name).join(', ')} x${suite.fidelity} (seeds ${suite.seeds.join(', ')}, lr multipliers ${suite.lrMultipliers.join(', ')})...`);
   const ab: AblationReport = await ablateOnSuite(simplified, suite, (j) => pool.evaluate(j), { tolerance: opts.tolerance });
-  lines.push(`ablation on ${suite.tasks.map((t) => t.name).join(', ')}, seeds ${suite.seeds.join(', ')}, each candidate at its best lr multiplier of ${suite.lrMultipliers.join(', ')} (fitness as the search computes it; AdamW = 1):`);
+  lines.push(`ablation on ${suite.tasks.map((t) => t.name).join(', ')} x${suite.fidelity} (${suite.tasks.map((t) => t.steps * suite.fidelity).join(', ')} steps), seeds ${suite.seeds.join(', ')}, each candidate at its best lr multiplier of ${suite.lrMultipliers.join(', ')} (fitness as the search computes it; AdamW = 1):`);
   lines.push(`  start fitness ${f4(ab.startScore.fitness)}; tolerance ${f4(ab.tolerance)}: ${ab.toleranceReason}`);
   for (const d of ab.decisions) {
     lines.push(`  ${d.kept ? 'removed' : 'kept   '} ${d.statement.padEnd(28)} (uses read ${d.replacedBy}): fitness ${f4(d.reference)} -> ${f4(d.fitness)} (${d.fitness - d.reference >= 0 ? '+' : ''}${f4(d.fitness - d.reference)})`);
@@ -195,7 +201,7 @@ interface FirstHit {
 }
 
 /** The first individual of a run whose program is in the Lion family, with the trainings before it. */
-export function firstLionFamily(store: Store, runId: number): FirstHit | undefined {
+export function firstLionFamily(store: Store, runId: number, want?: LionFamilyKind): FirstHit | undefined {
   let trained = 0;
   const seen = new Map<number, FamilyReading>();
   for (const ind of runIndividuals(store, runId)) {
@@ -208,7 +214,7 @@ export function firstLionFamily(store: Store, runId: number): FirstHit | undefin
       seen.set(ind.programId, reading);
     }
     const kind = lionFamilyKind(reading);
-    if (kind) return { programId: ind.programId, birth: ind.birth, trained, kind, reading };
+    if (kind && (want === undefined || kind === want)) return { programId: ind.programId, birth: ind.birth, trained, kind, reading };
   }
   return undefined;
 }
@@ -261,6 +267,9 @@ export async function searchStage(store: Store, pool: EvaluationPool, o: { space
     for (const step of chain) lines.push(`  birth ${step.birth}: ${step.mutation}${step.detail ? ` ${step.detail}` : ''} -> #${step.programId} fitness ${f4(step.fitness ?? undefined)} (${step.family ?? '?'})`);
     data.first = { programId: first.programId, birth: first.birth, trained: first.trained, kind: first.kind, family: first.reading.summary, lineage: chain.map((s) => ({ birth: s.birth, mutation: s.mutation, detail: s.detail, programId: s.programId, fitness: s.fitness })) };
   } else lines.push('no Lion-family program appeared in this run');
+  const proper = first?.kind === 'Lion proper' ? first : firstLionFamily(store, outcome.run.id, 'Lion proper');
+  if (proper && proper !== first) lines.push(`first Lion proper: #${proper.programId} at birth ${proper.birth}, after ${proper.trained} trained programs`);
+  if (proper) data.firstLionProper = { programId: proper.programId, birth: proper.birth, trained: proper.trained };
   const passed = outcome.status === 'done' && inTop !== undefined;
   return {
     name: 'search',

@@ -7,6 +7,7 @@ import { runLionReplay, type ReplayReport } from '../../replay/lion.ts';
 import { SpaceError } from '../../search/space.ts';
 import { TaskError } from '../../proxy/tasks/index.ts';
 import { CliError } from '../errors.ts';
+import { isBackendName, type BackendName } from '../../proxy/backend.ts';
 import { openForWrite } from '../store-access.ts';
 import { progressLine } from './search.ts';
 
@@ -20,18 +21,20 @@ function positiveInt(name: string, v: string): number {
   return Number(v);
 }
 
+const STAGE_NUMBER: Record<string, number> = { simplification: 1, search: 2, fixpoint: 3 };
+
 function printReport(r: ReplayReport): void {
   const lines = (r.proxy.lines as string[] | undefined) ?? [];
   if (lines.length) {
     console.log('== proxy');
     for (const l of lines) console.log(l);
   }
-  r.stages.forEach((s, i) => {
-    console.log(`\n== stage ${i + 1}: ${s.name}: ${s.passed ? 'PASS' : 'FAIL'}`);
+  r.stages.forEach((s) => {
+    console.log(`\n== stage ${STAGE_NUMBER[s.name] ?? '?'}: ${s.name}: ${s.passed ? 'PASS' : 'FAIL'}`);
     for (const l of s.lines) console.log(l);
   });
   console.log('\n== summary');
-  r.stages.forEach((s, i) => console.log(`stage ${i + 1} ${s.name.padEnd(15)} ${s.passed ? 'PASS' : 'FAIL'}  ${s.summary}`));
+  r.stages.forEach((s) => console.log(`stage ${STAGE_NUMBER[s.name] ?? '?'} ${s.name.padEnd(15)} ${s.passed ? 'PASS' : 'FAIL'}  ${s.summary}`));
   console.log(`replay lion: ${r.interrupted ? 'INTERRUPTED' : r.passed ? 'PASS' : 'FAIL'} (${r.seconds.toFixed(0)} s)`);
 }
 
@@ -46,14 +49,16 @@ export function register(program: Command): void {
     .option('--db <path>', 'SQLite database for the two searches (default: a new results/replay-lion-<time>.sqlite, so no stored evaluation is reused)')
     .option('--stages <list>', 'stages to run: simplify,search,fixpoint', 'simplify,search,fixpoint')
     .option('--tolerance <t>', "ablation tolerance (default: the standard error over seeds of the start program's fitness)")
+    .option('--backend <name>', 'tfjs backend for every evaluation (cpu: fastest for the replay\'s 16-dimensional proxy, see docs/replay.md)', 'cpu')
     .option('--no-proxy-check', 'skip the AdamW / signum / Lion comparison on the proxy')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExamples:\n  $ optsearch replay lion --budget 60 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n')
-    .action(async (name: string, opts: { budget: string; seed: string; workers: string; db?: string; stages: string; tolerance?: string; proxyCheck: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { budget: string; seed: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; proxyCheck: boolean; json?: boolean }) => {
       if (!(name in REPLAYS)) {
         const list = Object.entries(REPLAYS).map(([k, v]) => `${k} (${v})`).join('; ');
         throw new CliError(`unknown replay '${name}'; the replays that exist: ${list}`);
       }
+      if (opts.backend !== 'auto' && !isBackendName(opts.backend)) throw new CliError(`--backend must be auto, gpu, webgpu, webgpu-software, node, wasm or cpu, got '${opts.backend}'`);
       const budget = positiveInt('budget', opts.budget);
       const workers = positiveInt('workers', opts.workers);
       if (!/^\d+$/.test(opts.seed)) throw new CliError(`--seed must be a non-negative integer, got '${opts.seed}'`);
@@ -88,6 +93,7 @@ export function register(program: Command): void {
           budget,
           seed: Number(opts.seed),
           workers,
+          backend: opts.backend as BackendName | 'auto',
           stages: stages as ('simplify' | 'search' | 'fixpoint')[],
           proxyComparison: opts.proxyCheck,
           tolerance,

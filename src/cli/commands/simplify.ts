@@ -5,7 +5,8 @@ import { simplify, type SimplifyStep } from '../../analysis/simplify.ts';
 import { printProgram } from '../../dsl/print.ts';
 import { loadProgramFile } from '../io.ts';
 import { createEvaluationPool } from '../../pool/pool.ts';
-import { resolveTaskList, TaskError } from '../../proxy/tasks/index.ts';
+import { isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { isFidelity, resolveTaskList, TaskError } from '../../proxy/tasks/index.ts';
 import type { Fidelity, TaskSpec } from '../../proxy/types.ts';
 import { ablateOnSuite } from '../../replay/ablation.ts';
 import { REPLAY_SPACE } from '../../replay/lion.ts';
@@ -28,6 +29,8 @@ export interface AblateCliOptions {
   tolerance?: string;
   lrMultipliers: string;
   workers: string;
+  fidelity: string;
+  backend: string;
   json?: boolean;
 }
 
@@ -44,6 +47,9 @@ export async function ablateCommand(file: string, opts: AblateCliOptions): Promi
     tolerance = Number(opts.tolerance);
     if (!Number.isFinite(tolerance) || tolerance < 0) throw new CliError(`--tolerance must be a non-negative number, got '${opts.tolerance}'`);
   }
+  if (opts.backend !== 'auto' && !isBackendName(opts.backend)) throw new CliError(`--backend must be auto, gpu, webgpu, webgpu-software, node, wasm or cpu, got '${opts.backend}'`);
+  const fidelity = Number(opts.fidelity);
+  if (!isFidelity(fidelity)) throw new CliError(`--fidelity must be 1, 10 or 100, got '${opts.fidelity}'`);
   const lrMultipliers = opts.lrMultipliers.split(',').map((x) => Number(x.trim()));
   if (lrMultipliers.some((x) => !(x > 0) || !Number.isFinite(x))) throw new CliError(`--lr-multipliers must be positive numbers, got '${opts.lrMultipliers}'`);
   let tasks: TaskSpec[];
@@ -57,11 +63,11 @@ export async function ablateCommand(file: string, opts: AblateCliOptions): Promi
     throw e;
   }
   const { program: simplified, steps } = simplify(p);
-  const suite = { tasks, seeds: evaluationSeeds(seeds), lrMultipliers, fidelity: 1 as Fidelity, backend: 'auto' as const, ...(timeLimit ? { timeLimitSeconds: timeLimit } : {}) };
+  const suite = { tasks, seeds: evaluationSeeds(seeds), lrMultipliers, fidelity: fidelity as Fidelity, backend: opts.backend as BackendName | 'auto', ...(timeLimit ? { timeLimitSeconds: timeLimit } : {}) };
   const pool = createEvaluationPool({ size: workers });
   let report;
   try {
-    if (!opts.json) process.stderr.write(`ablation: training on ${tasks.map((t) => t.name).join(', ')}, seeds ${suite.seeds.join(', ')}, lr multipliers ${lrMultipliers.join(', ')}, ${workers} workers\n`);
+    if (!opts.json) process.stderr.write(`ablation: training on ${tasks.map((t) => t.name).join(', ')} x${fidelity}, seeds ${suite.seeds.join(', ')}, lr multipliers ${lrMultipliers.join(', ')}, ${workers} workers\n`);
     report = await ablateOnSuite(simplified, suite, (j) => pool.evaluate(j), { tolerance });
   } finally {
     await pool.close();
@@ -113,9 +119,11 @@ export function register(program: Command): void {
     .option('--tolerance <t>', "ablation: largest fitness drop kept (default: the standard error over seeds of the start program's fitness)")
     .option('--lr-multipliers <list>', "ablation: each candidate is scored at its best multiple of its own lr", '1,3,10,30')
     .option('--workers <n>', 'ablation: parallel training workers', '2')
+    .option('--backend <name>', 'ablation: tfjs backend (auto, cpu, wasm, ...)', 'auto')
+    .option('--fidelity <n>', 'ablation: task variant 1, 10 or 100 (the replay uses 10: see docs/replay.md)', '10')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ optsearch simplify search-spaces/programs/paper-discovered.prog --trace\n  $ optsearch simplify search-spaces/programs/paper-discovered.prog --ablate --tasks quadratic --seeds 3\n',
+      '\nExamples:\n  $ optsearch simplify search-spaces/programs/paper-discovered.prog --trace\n  $ optsearch simplify search-spaces/programs/paper-discovered.prog --ablate --seeds 3 --workers 2\n',
     )
     .action(async (file: string, opts: { json?: boolean; trace?: boolean; exact?: boolean } & AblateCliOptions) => {
       if (opts.ablate) return ablateCommand(file, opts);

@@ -1,0 +1,69 @@
+/**
+ * Stage 2 of `optsearch replay lion` over several seeds: a search warm-started from AdamW in
+ * search-spaces/replay.json (startSearch, the code path of `optsearch search`), each seed in a fresh
+ * database so no stored evaluation is reused. Prints, per seed, whether a Lion-family program
+ * (Lion proper, or signum with decoupled decay) appeared and whether it is among the top programs,
+ * the trained and generated programs until the first one, and the wall time; then the success rates
+ * for the Lion family and for Lion proper separately, the median trained programs to the first
+ * Lion-family program, and the median wall time.
+ *
+ *   npx tsx bench/rediscovery.ts [--seeds 1,2,3,4,5] [--budget 400] [--workers 2] [--backend cpu]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isBackendName, type BackendName } from '../src/proxy/backend.ts';
+import { createEvaluationPool } from '../src/pool/pool.ts';
+import { REPLAY_SPACE, searchStage } from '../src/replay/lion.ts';
+import { openStore } from '../src/store/db.ts';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
+}
+const seeds = arg('seeds', '1,2,3,4,5').split(',').map(Number);
+const budget = Number(arg('budget', '400'));
+const workers = Number(arg('workers', '2'));
+const backendArg = arg('backend', 'cpu');
+if (backendArg !== 'auto' && !isBackendName(backendArg)) throw new Error(`unknown backend ${backendArg}`);
+const backend = backendArg as BackendName | 'auto';
+const space = arg('space', REPLAY_SPACE);
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+console.log(`rediscovery: space ${space}, budget ${budget} trained programs, seeds ${seeds.join(', ')}, ${workers} workers, backend ${backend}`);
+console.log('seed  found  kind                          trained-to-first  generated-to-first  in top  seconds');
+const rows: { seed: number; found: boolean; proper: boolean; inTop: boolean; trained?: number; seconds: number }[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'optsearch-rediscovery-'));
+const pool = createEvaluationPool({ size: workers });
+try {
+  for (const seed of seeds) {
+    const store = openStore(join(dir, `seed-${seed}.sqlite`));
+    const t0 = performance.now();
+    try {
+      const r = await searchStage(store, pool, { space, budget, seed, workers, backend, hooks: {} });
+      const seconds = (performance.now() - t0) / 1000;
+      const first = r.data.first as { trained: number; birth: number; kind: string } | undefined;
+      rows.push({ seed, found: first !== undefined, proper: r.data.firstLionProper !== undefined, inTop: r.passed, ...(first ? { trained: first.trained } : {}), seconds });
+      console.log(
+        `${String(seed).padEnd(5)} ${(first ? 'yes' : 'no').padEnd(6)} ${(first?.kind ?? '-').padEnd(29)} ${String(first?.trained ?? '-').padStart(16)}  ${String(first?.birth ?? '-').padStart(18)}  ${(r.passed ? 'yes' : 'no').padEnd(6)}  ${seconds.toFixed(0)}`,
+      );
+    } finally {
+      store.close();
+    }
+  }
+} finally {
+  await pool.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+const n = rows.length;
+const found = rows.filter((r) => r.found);
+console.log(`\nLion family (Lion proper or signum with decoupled decay) appeared: ${found.length}/${n} seeds; among the top programs at the end: ${rows.filter((r) => r.inTop).length}/${n}`);
+console.log(`Lion proper appeared: ${rows.filter((r) => r.proper).length}/${n} seeds`);
+console.log(`median trained programs to the first Lion-family program (seeds that found one): ${median(found.map((r) => r.trained as number))}`);
+console.log(`median wall time per search: ${median(rows.map((r) => r.seconds)).toFixed(0)} s`);
