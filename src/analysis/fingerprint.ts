@@ -86,6 +86,22 @@ function probeSet(seed: number): ProbeSet {
  * Scalar node (and a constant) PROBE_CONFIGS values, one per configuration. A Scalar argument of
  * an element-wise op with a Tensor result is read at the element's configuration.
  */
+/**
+ * The probe inputs as the interpreter takes them: per configuration, per step, (w, g, lr) over a
+ * model with leaves LEAVES. For tests that check the batched probe against the interpreter.
+ */
+export function probeInputs(seed: number = DEFAULT_PROBE_SEED): { layout: Layout; configs: { w: Float64Array; g: Float64Array; lr: number }[][] } {
+  const set = probeSet(seed);
+  const configs: { w: Float64Array; g: Float64Array; lr: number }[][] = [];
+  for (let c = 0; c < PROBE_CONFIGS; c++) {
+    const from = c * PER_CONFIG;
+    configs.push(
+      set.w.map((w, s) => ({ w: w.slice(from, from + PER_CONFIG), g: (set.g[s] as Float64Array).slice(from, from + PER_CONFIG), lr: (set.lr[s] as Float64Array)[c] as number })),
+    );
+  }
+  return { layout: LAYOUT, configs };
+}
+
 let arena = new Float64Array(1 << 12);
 
 /**
@@ -147,7 +163,94 @@ function elementwise(op: number, f: (...x: number[]) => number, A: Float64Array,
   }
 }
 
-/** A reduction or other custom op, one configuration at a time through the interpreter's applyOp. */
+/**
+ * The reductions of ops.ts over every configuration at once, with the same arithmetic in the same
+ * order (sums run element by element from the first). test/analysis compares the whole probe with
+ * the interpreter bit for bit.
+ */
+function reduction(op: number, A: Float64Array, o: number, offs: readonly number[], tens: readonly boolean[]): boolean {
+  const a = offs[0] as number;
+  if (op === OP.global_norm || op === OP.l2_normalize || op === OP.clip) {
+    const cOff = offs[1] as number;
+    for (let c = 0; c < PROBE_CONFIGS; c++) {
+      const from = a + c * PER_CONFIG;
+      let ss = 0;
+      for (let i = 0; i < PER_CONFIG; i++) {
+        const v = A[from + i] as number;
+        ss += v * v;
+      }
+      const gn = Math.sqrt(ss);
+      if (op === OP.global_norm) {
+        A[o + c] = gn;
+        continue;
+      }
+      const to = o + c * PER_CONFIG;
+      if (op === OP.l2_normalize) {
+        if (gn === 0) A.fill(0, to, to + PER_CONFIG);
+        else {
+          const k = 1 / gn;
+          for (let i = 0; i < PER_CONFIG; i++) A[to + i] = (A[from + i] as number) * k;
+        }
+        continue;
+      }
+      const cv = A[cOff + c] as number;
+      if (gn === 0 || gn <= cv) A.copyWithin(to, from, from + PER_CONFIG);
+      else {
+        const k = cv / gn;
+        for (let i = 0; i < PER_CONFIG; i++) A[to + i] = (A[from + i] as number) * k;
+      }
+    }
+    return true;
+  }
+  if (op === OP.dot || op === OP.cosine_sim) {
+    const b = offs[1] as number;
+    for (let c = 0; c < PROBE_CONFIGS; c++) {
+      const fa = a + c * PER_CONFIG;
+      const fb = b + c * PER_CONFIG;
+      let d = 0;
+      for (let i = 0; i < PER_CONFIG; i++) d += (A[fa + i] as number) * (A[fb + i] as number);
+      if (op === OP.dot) {
+        A[o + c] = d;
+        continue;
+      }
+      let sa = 0;
+      let sb = 0;
+      for (let i = 0; i < PER_CONFIG; i++) {
+        const x = A[fa + i] as number;
+        sa += x * x;
+      }
+      for (let i = 0; i < PER_CONFIG; i++) {
+        const y = A[fb + i] as number;
+        sb += y * y;
+      }
+      A[o + c] = d / (Math.sqrt(sa) * Math.sqrt(sb) + EPS);
+    }
+    return true;
+  }
+  if (op === OP.norm) {
+    if (!tens[0]) {
+      for (let c = 0; c < PROBE_CONFIGS; c++) A[o + c] = Math.abs(A[a + c] as number);
+      return true;
+    }
+    for (let c = 0; c < PROBE_CONFIGS; c++) {
+      for (let l = 0; l < LAYOUT.sizes.length; l++) {
+        const from = a + c * PER_CONFIG + (LAYOUT.offsets[l] as number);
+        const n = LAYOUT.sizes[l] as number;
+        let ss = 0;
+        for (let i = 0; i < n; i++) {
+          const v = A[from + i] as number;
+          ss += v * v;
+        }
+        const to = o + c * PER_CONFIG + (LAYOUT.offsets[l] as number);
+        A.fill(Math.sqrt(ss), to, to + n);
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+/** Any other custom op, one configuration at a time through the interpreter's applyOp. */
 function perConfig(spec: OpSpec, A: Float64Array, o: number, tensorOut: boolean, offs: readonly number[], tens: readonly boolean[]): void {
   const values: Value[] = new Array(offs.length);
   for (let c = 0; c < PROBE_CONFIGS; c++) {
@@ -230,7 +333,7 @@ function probeInto(r: Reduced, seed: number): number {
       const sem = spec.semantics;
       const tensorOut = g.kind[id] === TENSOR;
       if (sem.type === 'elementwise') elementwise(op, sem.f, A, o, tensorOut, offs, tens);
-      else perConfig(spec, A, o, tensorOut, offs, tens);
+      else if (!reduction(op, A, o, offs, tens)) perConfig(spec, A, o, tensorOut, offs, tens);
     }
     const u = outputs[0] as number;
     const uo = offset[u] as number;

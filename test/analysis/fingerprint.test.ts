@@ -4,7 +4,9 @@
  * fingerprint while behaving differently on a second, independent probe set.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROBE_SEED, fingerprint, fingerprintWithSeed, probeReduced, SECOND_PROBE_SEED, hashQuantised } from '../../src/analysis/fingerprint.ts';
+import { DEFAULT_PROBE_SEED, fingerprint, fingerprintWithSeed, hashQuantised, probeInputs, probeReduced, SECOND_PROBE_SEED } from '../../src/analysis/fingerprint.ts';
+import { simplify } from '../../src/analysis/simplify.ts';
+import { prepare, step } from '../../src/dsl/interpret.ts';
 import { reduce } from '../../src/analysis/pipeline.ts';
 import { randomProgram } from '../../src/dsl/generate.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
@@ -139,5 +141,42 @@ describe('fingerprint collisions on 100,000 random programs', () => {
       if (other !== undefined) expect(other).toBe(key);
       seen.set(fp, key);
     }
+  });
+});
+
+describe('the batched probe is the interpreter', () => {
+  it('on 2,000 random programs its outputs equal step() of the canonical program, bit for bit, per configuration', () => {
+    const { layout, configs } = probeInputs(DEFAULT_PROBE_SEED);
+    const rng = new Rng(31337);
+    let reductions = 0;
+    for (let n = 0; n < 2000; n++) {
+      const p = randomProgram(rng, { length: 1 + rng.int(30) });
+      const r = reduce(p);
+      const canonical = simplify(p, { trace: false }).program;
+      if (canonical.statements.some((s) => ['clip', 'norm', 'global_norm', 'dot', 'cosine_sim', 'l2_normalize'].includes(s.op))) reductions++;
+      const probe = probeReduced(r);
+      const prep = prepare(canonical);
+      const live = r.liveSlots.map((l, i) => (l ? i : -1)).filter((i) => i >= 0);
+      const per = layout.total;
+      const total = configs.length * per;
+      configs.forEach((steps, c) => {
+        let state: readonly Float64Array[] = Array.from({ length: prep.slotCount }, () => new Float64Array(per));
+        steps.forEach((input, s) => {
+          const out = step(prep, { ...input, state }, layout);
+          const base = s * total * (1 + live.length);
+          const expectSame = (got: number, want: number): void => {
+            if (Number.isNaN(want)) expect(got).toBeNaN();
+            else expect(Object.is(got, want) || got === want).toBe(true);
+          };
+          for (let i = 0; i < per; i++) {
+            const u = typeof out.update === 'number' ? out.update : out.update[i]!;
+            expectSame(probe[base + c * per + i]!, u);
+            live.forEach((slot, k) => expectSame(probe[base + (1 + k) * total + c * per + i]!, out.state[slot]![i]!));
+          }
+          state = out.state;
+        });
+      });
+    }
+    expect(reductions).toBeGreaterThan(200);
   });
 });
