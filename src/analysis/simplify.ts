@@ -62,16 +62,25 @@ export interface Analysis {
 /** Canonical program, structural hash and fingerprint from one reduction (the search's hot path). */
 export function analyze(p: Program, opts: Pick<SimplifyOptions, 'allowEps'> = {}): Analysis {
   const r = reduce(p, { allowEps: opts.allowEps !== false });
-  let program: Program | undefined;
-  return {
-    // Built on first use: the search needs the hashes of every child, the text of few.
-    get program(): Program {
-      return (program ??= toProgram(r.graph, r.outputs, p.inputs, p.name, r.hashes));
-    },
-    hash: r.hash,
-    fingerprint: fingerprintReduced(r),
-    liveSlots: r.liveSlots,
-  };
+  return new LazyAnalysis(r, p, fingerprintReduced(r));
+}
+
+/** The canonical program is built on first use: the search needs the hashes of every child, the text of few. */
+class LazyAnalysis implements Analysis {
+  readonly hash: string;
+  readonly liveSlots: readonly boolean[];
+  private built: Program | undefined;
+  constructor(
+    private readonly r: Reduced,
+    private readonly source: Program,
+    readonly fingerprint: string,
+  ) {
+    this.hash = r.hash;
+    this.liveSlots = r.liveSlots;
+  }
+  get program(): Program {
+    return (this.built ??= toProgram(this.r.graph, this.r.outputs, this.source.inputs, this.source.name, this.r.hashes));
+  }
 }
 
 function explain(p: Program, r: Reduced, events: readonly RewriteEvent[]): SimplifyStep[] {

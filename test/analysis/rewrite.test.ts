@@ -175,3 +175,11 @@ describe('hand-checked rewrites', () => {
     expect(() => reduce(loadProgram('paper-discovered'), { maxPasses: 2 })).not.toThrow();
   });
 });
+
+describe('docs/analysis.md', () => {
+  it('lists every rule with its exactness', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync('docs/analysis.md', 'utf8');
+    for (const r of RULES) expect(doc, r.name).toContain(`| \`${r.name}\` | ${r.exactness} |`);
+  });
+});
