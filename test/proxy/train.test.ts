@@ -134,6 +134,17 @@ describe('trainProgram on wasm', () => {
     }
   });
 
+  it('box-quadratic: Lion with decay 10 ends at the box-constrained optimum, AdamW at the unconstrained one', async () => {
+    const spec = loadTaskSpec('box-quadratic');
+    const lion10 = LION_SHORT.replace('w * 0.01', 'w * 10.0').replace('lr * 0.003', 'lr * 0.001');
+    const lion = await run(lion10, spec);
+    const adamw = await run(prog('adamw'), spec);
+    console.log(`box-quadratic distance to clip(c, -0.1, 0.1): Lion (decay 10) ${lion.metric?.toExponential(2)}, AdamW ${adamw.metric?.toExponential(2)}`);
+    expect(lion.status).toBe('ok');
+    expect(lion.metric!).toBeLessThan(0.005); // lion-k.md section 6, prediction 3 (tolerance about the final lr)
+    expect(adamw.metric!).toBeGreaterThan(0.1); // AdamW's weak decay implies no such box
+  });
+
   it('makes x10 variants more expensive than x1', () => {
     const s = loadTaskSpec('digits-mlp');
     const s10 = atFidelity(s, 10);
