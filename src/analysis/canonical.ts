@@ -59,16 +59,18 @@ function hex8(x: number): string {
   return (x >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Content hash of every node (two lanes per node). */
+/** Content hash of every node (two lanes per node), and its depth (longest path to an input). */
 export interface NodeHashes {
   readonly a: Uint32Array;
   readonly b: Uint32Array;
+  readonly depth: Uint16Array;
 }
 
 export function nodeHashes(g: Graph): NodeHashes {
   const n = g.size;
   const A = new Uint32Array(n);
   const B = new Uint32Array(n);
+  const D = new Uint16Array(n);
   const h = new Hash64();
   for (let i = 0; i < n; i++) {
     const op = g.op[i] as number;
@@ -80,6 +82,9 @@ export function nodeHashes(g: Graph): NodeHashes {
     } else {
       h.add(op + 1);
       const args = g.args[i] as readonly number[];
+      let d = 0;
+      for (const c of args) if ((D[c] as number) > d) d = D[c] as number;
+      D[i] = Math.min(d + 1, 65535);
       if (args.length === 2 && isCommutative(op)) {
         const x = args[0] as number;
         const y = args[1] as number;
@@ -92,7 +97,7 @@ export function nodeHashes(g: Graph): NodeHashes {
     A[i] = h.a;
     B[i] = h.b;
   }
-  return { a: A, b: B };
+  return { a: A, b: B, depth: D };
 }
 
 function lessHash(A: Uint32Array, B: Uint32Array, x: number, y: number): boolean {
@@ -109,7 +114,11 @@ export function outputsHash(g: Graph, hashes: NodeHashes, outputs: readonly numb
   return h.hex();
 }
 
-/** Arguments of a node in canonical order: commutative operands by hash, constants last. */
+/**
+ * Arguments of a node in canonical order. Operands of commutative ops: constants last, then the
+ * deeper computation first (so a program reads from its inputs' transforms down to the update),
+ * ties by content hash.
+ */
 export function canonicalArgs(g: Graph, hashes: NodeHashes, n: number): readonly number[] {
   const args = g.args[n] as readonly number[];
   if (args.length !== 2 || !isCommutative(g.op[n] as number)) return args;
@@ -118,6 +127,9 @@ export function canonicalArgs(g: Graph, hashes: NodeHashes, n: number): readonly
   const cx = g.op[x] === CONST;
   const cy = g.op[y] === CONST;
   if (cx !== cy) return cx ? [y, x] : args;
+  const dx = hashes.depth[x] as number;
+  const dy = hashes.depth[y] as number;
+  if (dx !== dy) return dx > dy ? args : [y, x];
   return lessHash(hashes.a, hashes.b, x, y) ? args : [y, x];
 }
 
