@@ -79,6 +79,9 @@ export async function trainProgram(opts: TrainOptions): Promise<TrainResult> {
     const params = [...task.params] as Variable[];
     initialLoss = (await task.evaluate()).loss;
     const every = Math.max(1, Math.floor(spec.steps / (spec.curvePoints ?? 10)));
+    // On CPU backends reading the loss is nearly free, so every step is checked and a diverging run
+    // stops at once; on GPU backends a read waits for the queue, so only the curve points are read.
+    const checkEveryStep = opts.backend === 'wasm' || opts.backend === 'cpu';
     let firstTrainLoss: number | undefined;
     for (let t = 0; t < spec.steps; t++) {
       const lr = scheduleValue(t, spec.steps, spec.warmupFraction);
@@ -92,11 +95,11 @@ export async function trainProgram(opts: TrainOptions): Promise<TrainResult> {
         for (const k of Object.keys(grads)) grads[k]?.dispose();
       }
       steps = t + 1;
-      const read = t === 0 || steps % every === 0 || steps === spec.steps;
-      if (read) {
+      const onCurve = t === 0 || steps % every === 0 || steps === spec.steps;
+      if (onCurve || checkEveryStep) {
         const loss = (await value.data())[0] as number;
         value.dispose();
-        curve.push([steps, loss]);
+        if (onCurve) curve.push([steps, loss]);
         if (!Number.isFinite(loss)) {
           stop('diverged', `training loss is ${loss} at step ${steps}`);
           break;
