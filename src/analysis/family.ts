@@ -114,37 +114,31 @@ function coefficient(x: Ctx, n: number): { c: number; k: number } | undefined {
   return undefined;
 }
 
-/** Linear terms of n; `ema` also expands interp with a constant weight. */
-function linear(x: Ctx, n: number, c: number, k: number, ema: boolean, out: Term[]): void {
+/** Linear terms of n, each coefficient c * lr^k. */
+function linear(x: Ctx, n: number, c: number, k: number, out: Term[]): void {
   const g = x.g;
   const op = g.op[n] as number;
   const a = g.args[n] as readonly number[];
   if (x.atoms.has(n)) return push(out, n, c, k);
   if (op === OP.add) {
-    linear(x, a[0]!, c, k, ema, out);
-    linear(x, a[1]!, c, k, ema, out);
+    linear(x, a[0]!, c, k, out);
+    linear(x, a[1]!, c, k, out);
     return;
   }
   if (op === OP.sub) {
-    linear(x, a[0]!, c, k, ema, out);
-    linear(x, a[1]!, -c, k, ema, out);
+    linear(x, a[0]!, c, k, out);
+    linear(x, a[1]!, -c, k, out);
     return;
   }
   if (op === OP.negative) {
-    linear(x, a[0]!, -c, k, ema, out);
+    linear(x, a[0]!, -c, k, out);
     return;
   }
   if (op === OP.mul) {
     const cb = coefficient(x, a[1]!);
-    if (cb) return linear(x, a[0]!, c * cb.c, k + cb.k, ema, out);
+    if (cb) return linear(x, a[0]!, c * cb.c, k + cb.k, out);
     const ca = coefficient(x, a[0]!);
-    if (ca) return linear(x, a[1]!, c * ca.c, k + ca.k, ema, out);
-  }
-  if (ema && op === OP.interp && g.op[a[2]!] === CONST) {
-    const w = g.value[a[2]!] as number;
-    linear(x, a[0]!, c * (1 - w), k, ema, out);
-    linear(x, a[1]!, c * w, k, ema, out);
-    return;
+    if (ca) return linear(x, a[1]!, c * ca.c, k + ca.k, out);
   }
   push(out, n, c, k);
 }
@@ -155,9 +149,9 @@ function push(out: Term[], n: number, c: number, k: number): void {
   else out.push({ node: n, c, k });
 }
 
-function terms(x: Ctx, n: number, ema: boolean): Term[] {
+function terms(x: Ctx, n: number): Term[] {
   const out: Term[] = [];
-  linear(x, n, 1, 0, ema, out);
+  linear(x, n, 1, 0, out);
   return out.filter((t) => t.c !== 0);
 }
 
@@ -233,10 +227,10 @@ export function recognizeFamily(p: Program): FamilyReading {
   const hp: FamilyHyperparameters = {};
   const update = r.outputs[0] as number;
 
-  const ts = terms(x, update, false);
+  const ts = terms(x, update);
   const decay = ts.filter((t) => t.node === 0);
   const rest = ts.filter((t) => t.node !== 0);
-  if (rest.length !== 1 || decay.length > 1) return nearest(x, p, ts, `the update is not one direction plus decoupled weight decay (${rest.length} direction terms)`);
+  if (rest.length !== 1 || decay.length > 1) return nearest(x, `the update is not one direction plus decoupled weight decay (${rest.length} direction terms)`);
   const d = rest[0] as Term;
   hp.lrMultiplier = d.c;
   if (d.k !== 1) diffs.push(d.k === 0 ? 'the update does not scale with lr' : `the update scales with lr^${d.k}`);
@@ -317,7 +311,7 @@ export function recognizeFamily(p: Program): FamilyReading {
       return finish('lion-k', { momentumSlot });
     }
   }
-  return nearest(x, p, ts, 'the direction is not a recognised function of a gradient EMA');
+  return nearest(x, 'the direction is not a recognised function of a gradient EMA');
 }
 
 function adamw(x: Ctx, div: number, hp: FamilyHyperparameters, diffs: string[]): number | undefined {
@@ -374,7 +368,7 @@ const FEATURE_TEXT: Record<keyof Features, [string, string]> = {
   liveSlots: ['', ''],
 };
 
-function nearest(x: Ctx, p: Program, ts: readonly Term[], why: string): FamilyReading {
+function nearest(x: Ctx, why: string): FamilyReading {
   const g = x.g;
   const r = x.r;
   const live = new Uint8Array(g.size);
@@ -411,8 +405,6 @@ function nearest(x: Ctx, p: Program, ts: readonly Term[], why: string): FamilyRe
     if (k === 'liveSlots') diffs.push(`${f.liveSlots} live state slot${f.liveSlots === 1 ? '' : 's'} (${best.family} has ${best.f.liveSlots})`);
     else diffs.push(`it ${FEATURE_TEXT[k][f[k] ? 0 : 1]} (${best.family} ${best.f[k] ? 'does' : 'does not'})`);
   }
-  void ts;
-  void p;
   return {
     family: 'unknown',
     exact: false,
