@@ -8,7 +8,7 @@ import type { Arg, Program, Statement } from '../dsl/ast.ts';
 import { formatNumber, formatStatement } from '../dsl/print.ts';
 import { toProgram } from './canonical.ts';
 import { fingerprintReduced } from './fingerprint.ts';
-import { CONST, INPUT, OP_SPECS, type Graph } from './graph.ts';
+import { CONST, INPUT, markReachable, OP_SPECS } from './graph.ts';
 import { reduce, type Reduced } from './pipeline.ts';
 import type { RewriteEvent } from './rewrite.ts';
 
@@ -102,12 +102,10 @@ function explain(p: Program, r: Reduced, events: readonly RewriteEvent[]): Simpl
     if (fp.op[n] === INPUT) return p.inputs[fp.value[n] as number] as string;
     const name = names[n];
     if (name !== undefined && depth > 0) return name;
-    return expression(fp, fp.op[n] as number, fp.args[n] as readonly number[], (c) => describe(c, depth + 1), depth > 3);
+    return expression(fp.op[n] as number, fp.args[n] as readonly number[], (c) => describe(c, depth + 1), depth > 3);
   };
 
-  const finalLive = new Uint8Array(r.graph.size);
-  for (let n = 0; n < r.graph.size; n++) finalLive[n] = 1;
-
+  const finalReachable = markReachable(r.graph, r.outputs);
   const firstStatementOf = new Map<number, number>();
   rawNodes.forEach((n, i) => {
     const lv = r.rawLiveness;
@@ -134,7 +132,7 @@ function explain(p: Program, r: Reduced, events: readonly RewriteEvent[]): Simpl
       rule: e.rule.name,
       statement: i >= 0 ? i : null,
       line: i >= 0 ? lineOf(i) : null,
-      before: expression(fp, e.op, e.args, (c) => describe(c, 1), false),
+      before: expression(e.op, e.args, (c) => describe(c, 1), false),
       after: describe(e.result, 0),
     });
   }
@@ -144,7 +142,7 @@ function explain(p: Program, r: Reduced, events: readonly RewriteEvent[]): Simpl
     if (firstStatementOf.get(n) !== i || !r.rawLiveness.crossStep[n]) return;
     const m = r.firstPassMap[n] as number;
     const f = m >= 0 ? (r.finalMap[m] as number) : -1;
-    const survives = f >= 0 && r.graph.op[f] !== INPUT && r.graph.op[f] !== CONST && reachableFinal(r, f);
+    const survives = f >= 0 && r.graph.op[f] !== INPUT && r.graph.op[f] !== CONST && finalReachable[f] === 1;
     if (survives) return;
     // Rewritten into an existing value by a rule on this statement, or consumed by a rule on a reader.
     const byItself = m >= 0 && (fp.op[m] === INPUT || fp.op[m] === CONST);
@@ -155,22 +153,7 @@ function explain(p: Program, r: Reduced, events: readonly RewriteEvent[]): Simpl
   return steps;
 }
 
-let reachCache: { r: Reduced; mark: Uint8Array } | undefined;
-function reachableFinal(r: Reduced, n: number): boolean {
-  if (reachCache?.r !== r) {
-    const mark = new Uint8Array(r.graph.size);
-    const stack = [...r.outputs];
-    for (const o of stack) mark[o] = 1;
-    while (stack.length) {
-      const x = stack.pop() as number;
-      for (const c of r.graph.args[x] as readonly number[]) if (!mark[c]) ((mark[c] = 1), stack.push(c));
-    }
-    reachCache = { r, mark };
-  }
-  return reachCache.mark[n] === 1;
-}
-
-function expression(g: Graph, op: number, args: readonly number[], show: (n: number) => string, elide: boolean): string {
+function expression(op: number, args: readonly number[], show: (n: number) => string, elide: boolean): string {
   const spec = OP_SPECS[op] as { name: string; infix?: string };
   if (elide) return `${spec.name}(...)`;
   const parts = args.map(show);

@@ -104,6 +104,35 @@ describe('paper-discovered.prog (Program 4) simplifies to the input transforms p
   });
 });
 
+describe('the steps of a small program', () => {
+  it('name dead code, a repeated computation, and a statement rewritten into an input', () => {
+    const p = parseProgram(`def train(w, g, m, v, lr):
+  a = exp(g)
+  b = g * 2.0
+  c = g * 2.0
+  d = w * 1.0
+  u = b + c
+  u = u + d
+  return u, m, v
+`);
+    const { program, steps } = simplify(p);
+    // Line 6: b + b -> b * 2 (add-self), built as (g * 2) * 2 -> g * (2 * 2) (mul-constant-chain),
+    // 2 * 2 -> 4 (constant-fold); inner rewrites are listed first. b itself (line 3) is absorbed.
+    expect(steps.map((s) => [s.line, s.rule, s.after === null])).toEqual([
+      [2, 'dead-code', true],
+      [3, 'mul-constant-chain', true],
+      [4, 'common-subexpression', false],
+      [5, 'mul-one', false],
+      [5, 'mul-one', true],
+      [6, 'constant-fold', false],
+      [6, 'mul-constant-chain', false],
+      [6, 'add-self', false],
+    ]);
+    // (g * 2) + (g * 2) -> (g * 2) * 2 -> g * 4, then + w.
+    expect(printProgram(program)).toBe('def train(w, g, m, v, lr):\n  t1 = g * 4\n  t2 = t1 + w\n  return t2, m, v\n');
+  });
+});
+
 describe('shipped programs are fixpoints', () => {
   /** `wd = w * 1.0` is x * 1: the simplifier removes it; the decay then reads w directly. */
   function withoutUnitDecay(name: string): string {
