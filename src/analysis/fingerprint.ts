@@ -28,7 +28,7 @@ export const DEFAULT_PROBE_SEED = 0x5eed;
 export const SECOND_PROBE_SEED = 0xbeef17;
 
 /** Number of probe configurations and their leaf sizes. */
-export const PROBE_CONFIGS = 12;
+export const PROBE_CONFIGS = 16;
 const LEAVES: readonly number[] = [2, 2];
 const PER_CONFIG = 4;
 const STEPS = 3;
