@@ -8,6 +8,9 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+// Static on purpose: webgpu.ts imports only Node built-ins at load time (Dawn is loaded when used),
+// and a dynamic import() of a .ts file fails inside tsx-loaded piscina workers.
+import { initWebGpu } from './webgpu.ts';
 
 export type BackendName = 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu';
 export type Tf = typeof import('@tensorflow/tfjs');
@@ -63,16 +66,8 @@ async function tryNodeAddon(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs
 }
 
 async function tryWebGpu(allowSoftware: boolean): Promise<string> {
-  let mod: { initWebGpu(opts: { allowSoftware: boolean }): Promise<{ description: string }> };
   try {
-    // A variable specifier keeps the type checker from requiring the module to exist.
-    const path = './webgpu.ts';
-    mod = await import(path);
-  } catch (e) {
-    throw new BackendUnavailableError(`webgpu is not available: ${message(e)}`);
-  }
-  try {
-    const r = await mod.initWebGpu({ allowSoftware });
+    const r = await initWebGpu({ allowSoftware });
     return r.description;
   } catch (e) {
     throw new BackendUnavailableError(`webgpu is not available: ${message(e)}`);
