@@ -6,6 +6,7 @@
  * loss, mean +- standard error over the seeds, and Lion's and signum's paired difference to AdamW.
  *
  *   npx tsx bench/proxy-study.ts [--tasks teacher-student,quadratic] [--seeds 3] [--workers 2]
+ *                                [--variants 'quadratic:dim=16,steps=200,noise=0.1;...']
  *                                [--fidelity 1] [--backend auto] [--lrs 0.003,0.001,0.0003,0.0001] [--wds 0.01,0.1,1]
  */
 import { availableParallelism } from 'node:os';
@@ -14,6 +15,7 @@ import { isBackendName, type BackendName } from '../src/proxy/backend.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { BaselineCache } from '../src/proxy/fitness.ts';
 import { isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';
+import type { TaskSpec } from '../src/proxy/types.ts';
 import { evaluationSeeds } from '../src/runner/search.ts';
 import { mean, scoreOnSuite, stdev, type SuiteScore } from '../src/replay/scorer.ts';
 import { methodPrograms, type MethodConfig } from '../src/replay/methods.ts';
@@ -23,7 +25,26 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] as string) : fallback;
 }
 const numbers = (s: string): number[] => s.split(',').map(Number);
-const tasks = resolveTaskList(arg('tasks', 'teacher-student,quadratic,digits-mlp'));
+/** "quadratic:dim=16,steps=200,noise=0.1": a task with overrides (steps, batchSize, or a param). */
+function variant(text: string): TaskSpec {
+  const [base, over = ''] = text.split(':');
+  const spec = resolveTaskList(base as string)[0] as TaskSpec;
+  const params: Record<string, unknown> = { ...spec.params };
+  let steps = spec.steps;
+  let batchSize = spec.batchSize;
+  for (const kv of over.split(',').filter(Boolean)) {
+    const [k, v] = kv.split('=') as [string, string];
+    const value = v === 'true' ? true : v === 'false' ? false : Number(v);
+    if (k === 'steps') steps = Number(v);
+    else if (k === 'batchSize') batchSize = Number(v);
+    else params[k] = value;
+  }
+  return { ...spec, name: `${spec.name}[${over}]`, params, steps, batchSize };
+}
+const tasks: TaskSpec[] = [
+  ...(process.argv.includes('--tasks') || !process.argv.includes('--variants') ? resolveTaskList(arg('tasks', 'teacher-student,quadratic,digits-mlp')) : []),
+  ...(process.argv.includes('--variants') ? arg('variants', '').split(';').filter(Boolean).map(variant) : []),
+];
 const seeds = evaluationSeeds(Number(arg('seeds', '3')));
 const fidelity = Number(arg('fidelity', '1'));
 if (!isFidelity(fidelity)) throw new Error('--fidelity must be 1, 10 or 100');

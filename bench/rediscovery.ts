@@ -7,15 +7,24 @@
  * for the Lion family and for Lion proper separately, the median trained programs to the first
  * Lion-family program, and the median wall time.
  *
- *   npx tsx bench/rediscovery.ts [--seeds 1,2,3,4,5] [--budget 400] [--workers 2] [--backend cpu]
+ *   npx tsx bench/rediscovery.ts [--seeds 1,2,3,4,5] [--budget 400] [--workers 2] [--backend cpu] [--keep dir]
+ *
+ * --mutation-odds N first prints how often one mutation of the warm start is already in the Lion family.
+ * --keep writes each seed's database to dir/seed-<n>.sqlite and leaves it there (for `optsearch top`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBackendName, type BackendName } from '../src/proxy/backend.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { REPLAY_SPACE, searchStage } from '../src/replay/lion.ts';
 import { openStore } from '../src/store/db.ts';
+import { recognizeFamily } from '../src/analysis/family.ts';
+import { structuralHash } from '../src/analysis/hash.ts';
+import { lionFamilyKind } from '../src/replay/lion.ts';
+import { mutate } from '../src/search/mutate.ts';
+import { loadSearchSpace } from '../src/search/space.ts';
+import { Rng } from '../src/util/rng.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,10 +45,32 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+/** How often one mutation of the warm start lands in the Lion family (no training: mutate + recognizeFamily). */
+function mutationOdds(n: number): void {
+  const sp = loadSearchSpace(space);
+  const rng = new Rng(12345);
+  let hits = 0;
+  const kinds = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const m = mutate(sp.warmStart.program, rng, sp, structuralHash);
+    const kind = lionFamilyKind(recognizeFamily(m.child));
+    if (kind) {
+      hits++;
+      const key = `${kind}: ${m.kind} ${m.detail}`;
+      kinds.set(key, (kinds.get(key) ?? 0) + 1);
+    }
+  }
+  console.log(`one mutation of ${sp.warmStart.path} is in the Lion family: ${hits} / ${n} (${((100 * hits) / n).toFixed(3)}%)`);
+  for (const [k, c] of kinds) console.log(`  ${c} x ${k}`);
+}
+if (process.argv.includes('--mutation-odds')) mutationOdds(Number(arg('mutation-odds', '20000')));
+
 console.log(`rediscovery: space ${space}, budget ${budget} trained programs, seeds ${seeds.join(', ')}, ${workers} workers, backend ${backend}`);
 console.log('seed  found  kind                          trained-to-first  generated-to-first  in top  seconds');
 const rows: { seed: number; found: boolean; proper: boolean; inTop: boolean; trained?: number; seconds: number }[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'optsearch-rediscovery-'));
+const keep = process.argv.includes('--keep') ? arg('keep', '') : '';
+if (keep) mkdirSync(keep, { recursive: true });
+const dir = keep || mkdtempSync(join(tmpdir(), 'optsearch-rediscovery-'));
 const pool = createEvaluationPool({ size: workers });
 try {
   for (const seed of seeds) {
@@ -59,7 +90,7 @@ try {
   }
 } finally {
   await pool.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 const n = rows.length;
 const found = rows.filter((r) => r.found);

@@ -37,15 +37,14 @@ import { mean, scoreOnSuite, stdev, type ProxySuite } from './scorer.ts';
 export const REPLAY_SPACE = 'replay';
 export const REPLAY_FIXPOINT_SPACE = 'replay-lion';
 export const PAPER_PROGRAM = join(SPACES_DIR, 'programs', 'paper-discovered.prog');
-/** How many of a run's best programs count as "its top programs". */
-export const TOP_N = 5;
+/** How many of a run's best programs count as "its top programs" (half of `optsearch top`'s page). */
+export const TOP_N = 10;
 /** Ablation trains Program 4 at these multiples of its own lr (0.0002 was tuned for tasks 10^4x larger). */
 export const ABLATION_LR_MULTIPLIERS = [1, 3, 10, 30];
 export const ABLATION_SEEDS = 3;
 /**
- * Ablation trains the replay's proxy at x10 steps: Program 4's b2 = 0.997 averages the gradient over
- * about 330 steps, so a 200-step run cannot tell its momentum from noise (measured: at x1 ablation
- * removes the momentum too; docs/replay.md).
+ * Ablation trains the replay's proxy at x10 steps (2,000): Program 4's b2 = 0.997 averages the
+ * gradient over about 330 steps, most of a 200-step run.
  */
 export const ABLATION_FIDELITY: Fidelity = 10;
 

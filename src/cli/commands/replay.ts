@@ -116,7 +116,12 @@ export function register(program: Command): void {
           printReport(report);
           console.log(`inspect the searches with: optsearch top <run> --db ${db}`);
         }
-        process.exitCode = report.interrupted ? 130 : report.passed ? 0 : 1;
+        // main() turns the returned code into the exit status; a failed stage is a result, exit 1
+        if (report.interrupted) throw new CliError('replay lion interrupted: its search runs are marked interrupted', 130);
+        if (!report.passed) {
+          const failed = report.stages.filter((s) => !s.passed).map((s) => s.name);
+          throw new CliError(`replay lion failed: ${failed.join(', ')}`, 1);
+        }
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
