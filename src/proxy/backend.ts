@@ -6,7 +6,6 @@
  * tfjs-node(-gpu) are optional: they cannot install without internet, and an install with skipped
  * scripts loads but throws for the missing native addon, so both failures are caught.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 // Static on purpose: webgpu.ts imports only Node built-ins at load time (Dawn is loaded when used),
@@ -120,29 +119,12 @@ async function tryBackend(name: BackendName): Promise<string> {
 const AUTO_ORDER: readonly BackendName[] = ['gpu', 'webgpu', 'node', 'wasm', 'cpu'];
 
 /**
- * Whether a hardware GPU may be present, so that 'auto' tries WebGPU. Starting Dawn without one costs
- * time and prints Vulkan warnings in every worker. webgpu.ts's own check (driver list and device node)
- * is used when it has one; otherwise a GPU device node is required.
- */
-function hardwareGpuLikely(): boolean {
-  const own = (webgpu as { hardwareGpuLikely?: () => boolean }).hardwareGpuLikely;
-  if (typeof own === 'function') return own();
-  if (process.platform !== 'linux') return true;
-  if (existsSync('/dev/nvidia0')) return true;
-  try {
-    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Load tfjs and activate a backend. 'auto' takes the first that works in AUTO_ORDER; a named backend
  * that cannot load rejects with a one-line BackendUnavailableError.
  */
 export async function initBackend(requested: BackendName | 'auto'): Promise<BackendHandle> {
   if (current && (requested === 'auto' || requested === current.backend)) return current;
-  const candidates = requested === 'auto' ? AUTO_ORDER.filter((b) => b !== 'webgpu' || hardwareGpuLikely()) : [requested];
+  const candidates = requested === 'auto' ? AUTO_ORDER.filter((b) => b !== 'webgpu' || webgpu.hardwareGpuLikely()) : [requested];
   const reasons: string[] = [];
   for (const name of candidates) {
     try {

@@ -133,6 +133,32 @@ function installedIcds(): string[] {
   return found;
 }
 
+const SOFTWARE_DRIVER = /lvp|lavapipe|llvmpipe|swiftshader/i;
+
+/**
+ * True when the Vulkan driver list names a driver that is not a software rasteriser and a GPU device
+ * node exists (always true off Linux, where Dawn uses Metal or D3D). Cheap: reads a few JSON files, loads nothing.
+ * The automatic backend choice uses it to skip Dawn (and its stderr warnings) on machines that only
+ * have lavapipe.
+ */
+export function hardwareGpuLikely(): boolean {
+  if (process.platform !== 'linux') return true;
+  const env = icdEnvFiles();
+  const files = env ? env.files : ICD_DIRS.flatMap((d) => installedIcds().map((f) => join(d, f))).filter((f) => existsSync(f));
+  const hardwareDriver = files.some((f) => existsSync(f) && !SOFTWARE_DRIVER.test(readIcdLibrary(f) ?? f));
+  return hardwareDriver && gpuDeviceNode();
+}
+
+/** A GPU device node: NVIDIA's /dev/nvidia0, or a DRM render node (Intel, AMD). */
+function gpuDeviceNode(): boolean {
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
 /** One line saying why Dawn found no adapter, from what the Vulkan loader would see. */
 function diagnoseNoAdapter(): string {
   if (process.platform !== 'linux') return 'no WebGPU adapter: Dawn found no usable GPU driver';
