@@ -33,6 +33,14 @@ export type PyLowering =
     }
   | { readonly type: 'whole'; readonly expr: (a: readonly string[]) => string; readonly helpers?: readonly string[] };
 
+/** Constructors for the per-format op tables (numpy, pytorch, optax). */
+export const call = (fn: string): PyLowering => ({ type: 'map', expr: ([a]) => `${fn}(${a})` });
+export const call2 = (fn: string): PyLowering => ({ type: 'map', expr: ([a, b]) => `${fn}(${a}, ${b})` });
+export const helper = (fn: string): PyLowering => ({ type: 'map', expr: (a) => `${fn}(${a.join(', ')})`, helpers: [fn] });
+export const infix = (expr: (a: readonly string[]) => string): PyLowering => ({ type: 'map', expr, infix: true });
+export const whole = (fn: string): PyLowering => ({ type: 'whole', expr: (a) => `${fn}(${a.join(', ')})`, helpers: [fn] });
+export const constant = (code: string): PyLowering => ({ type: 'whole', expr: () => code });
+
 export interface PyDialect {
   readonly ops: Record<OpName, PyLowering>;
   /** Helper name -> Python source of its definition. */

@@ -6,14 +6,8 @@
 import type { Program } from '../dsl/ast.ts';
 import type { OpName } from '../dsl/ops.ts';
 import { pascalName } from './names.ts';
-import { emitRule, programComment, pyString, type PyDialect, type PyLowering } from './python.ts';
+import { call, call2, constant, emitRule, helper, infix, programComment, pyString, whole, type PyDialect, type PyLowering } from './python.ts';
 
-const call = (fn: string): PyLowering => ({ type: 'map', expr: ([a]) => `${fn}(${a})` });
-const call2 = (fn: string): PyLowering => ({ type: 'map', expr: ([a, b]) => `${fn}(${a}, ${b})` });
-const helper = (fn: string): PyLowering => ({ type: 'map', expr: (a) => `${fn}(${a.join(', ')})`, helpers: [fn] });
-const infix = (expr: (a: readonly string[]) => string): PyLowering => ({ type: 'map', expr, infix: true });
-const whole = (fn: string): PyLowering => ({ type: 'whole', expr: (a) => `${fn}(${a.join(', ')})`, helpers: [fn] });
-const constant = (code: string): PyLowering => ({ type: 'whole', expr: () => code });
 
 /** Every op in PyTorch. An op missing here is a type error. */
 export const TORCH_OPS: Record<OpName, PyLowering> = {
