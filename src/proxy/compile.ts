@@ -12,10 +12,9 @@
  * op lowerings looked up by name in LOWERING.
  */
 import type { Tensor, Variable } from '@tensorflow/tfjs';
-import { stateSlots, type Program } from '../dsl/ast.ts';
-import { assertValid } from '../dsl/check.ts';
-import { applyOp } from '../dsl/interpret.ts';
-import { EPS, getOp, makeLayout, type Layout, type OpName, type OpSpec } from '../dsl/ops.ts';
+import type { Program } from '../dsl/ast.ts';
+import { applyOp, prepare } from '../dsl/interpret.ts';
+import { EPS, makeLayout, type Layout, type OpName, type OpSpec } from '../dsl/ops.ts';
 import type { Tf } from './backend.ts';
 
 export type TensorValue = { readonly kind: 'tensor'; readonly leaves: readonly Tensor[] };
@@ -207,36 +206,14 @@ export interface LoweredProgram {
 }
 
 export function lowerProgram(program: Program): LoweredProgram {
-  assertValid(program);
-  const regs = new Map<string, number>();
-  const reg = (name: string): number => {
-    let r = regs.get(name);
-    if (r === undefined) {
-      r = regs.size;
-      regs.set(name, r);
-    }
-    return r;
-  };
-  program.inputs.forEach(reg);
-  const statements = program.statements.map((s) => {
-    const spec = getOp(s.op);
-    const lowering = (LOWERING as Record<string, Lowering | undefined>)[s.op];
-    if (!spec || !lowering) throw new Error(`op '${s.op}' has no tfjs lowering`);
-    return {
-      spec,
-      lowering,
-      argRegs: s.args.map((a) => (a.kind === 'var' ? (regs.get(a.name) as number) : -1)),
-      literals: s.args.map((a) => (a.kind === 'num' ? a.value : 0)),
-      target: reg(s.target),
-    };
+  // Registers as the reference interpreter assigns them (it also checks the program).
+  const prep = prepare(program);
+  const statements = prep.statements.map((st) => {
+    const lowering = (LOWERING as Record<string, Lowering | undefined>)[st.spec.name];
+    if (!lowering) throw new Error(`op '${st.spec.name}' has no tfjs lowering`);
+    return { spec: st.spec, lowering, argRegs: st.argRegs, literals: st.constants, target: st.target };
   });
-  return {
-    program,
-    slotCount: stateSlots(program).length,
-    registerCount: regs.size,
-    statements,
-    outputRegs: program.outputs.map((o) => regs.get(o) as number),
-  };
+  return { program, slotCount: prep.slotCount, registerCount: prep.registerCount, statements, outputRegs: prep.outputRegs };
 }
 
 const SCALAR_LAYOUT: Layout = makeLayout([1]);

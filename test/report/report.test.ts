@@ -79,7 +79,7 @@ describe('HTML report', () => {
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
       const marks = await page.evaluate(() =>
-        [...document.querySelectorAll('figure')].map((f) => ({
+        Array.from(document.querySelectorAll('figure')).map((f) => ({
           id: f.id,
           svg: f.querySelectorAll('svg').length,
           marks: f.querySelectorAll('svg .mark-line path, svg .mark-area path, svg .mark-symbol path, svg .mark-path path, svg .mark-text text').length,
