@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.ts';
+import * as backends from './commands/backends.ts';
 import * as check from './commands/check.ts';
 import * as fmt from './commands/fmt.ts';
 import * as simplifyCommand from './commands/simplify.ts';
@@ -20,7 +21,7 @@ import * as tasksCommand from './commands/tasks.ts';
 import * as evalCommand from './commands/eval.ts';
 import * as replayCommand from './commands/replay.ts';
 
-const COMMANDS: { register(program: Command): void }[] = [check, fmt, search, runs, top, show, lineage, report, simplifyCommand, hashCommand, analyze, exportCommand, tasksCommand, evalCommand, replayCommand];
+const COMMANDS: { register(program: Command): void }[] = [check, fmt, search, runs, top, show, lineage, report, simplifyCommand, hashCommand, analyze, exportCommand, tasksCommand, evalCommand, replayCommand, backends];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -145,3 +145,54 @@ export async function initBackend(requested: BackendName | 'auto'): Promise<Back
 export function currentBackend(): BackendHandle | undefined {
   return current;
 }
+
+export interface BackendAvailability {
+  readonly name: BackendName;
+  readonly available: boolean;
+  /** What it runs on (the adapter's description for webgpu), when available. */
+  readonly description?: string;
+  /** Why not, when unavailable. */
+  readonly reason?: string;
+}
+
+/**
+ * What each backend would do on this machine, without training anything. The webgpu entries ask
+ * Dawn for an adapter (hardware for 'webgpu', any for 'webgpu-software') without switching tfjs to it.
+ */
+export async function listBackends(): Promise<{ backends: BackendAvailability[]; auto: BackendName | undefined }> {
+  const out: BackendAvailability[] = [];
+  const addon = async (name: 'gpu' | 'node', pkg: string): Promise<void> => {
+    try {
+      await import(pkg);
+      out.push({ name, available: true, description: `tensorflow (${pkg})` });
+    } catch (e) {
+      out.push({ name, available: false, reason: `${pkg} cannot load: ${message(e)}` });
+    }
+  };
+  await addon('gpu', '@tensorflow/tfjs-node-gpu');
+  await addon('node', '@tensorflow/tfjs-node');
+  const probe = await webgpu.probeWebGpu();
+  if (!probe.available) {
+    out.push({ name: 'webgpu', available: false, reason: probe.reason ?? 'no adapter' });
+    out.push({ name: 'webgpu-software', available: false, reason: probe.reason ?? 'no adapter' });
+  } else {
+    out.push(
+      probe.isSoftware
+        ? { name: 'webgpu', available: false, reason: `only a software adapter (${probe.description ?? '?'}); webgpu needs a hardware GPU` }
+        : { name: 'webgpu', available: true, description: probe.description ?? '?' },
+    );
+    out.push({ name: 'webgpu-software', available: true, description: probe.description ?? '?' });
+  }
+  for (const name of ['wasm', 'cpu'] as const) {
+    try {
+      out.push({ name, available: true, description: name === 'wasm' ? await tryWasm() : await tryCpu() });
+    } catch (e) {
+      out.push({ name, available: false, reason: message(e) });
+    }
+  }
+  const ok = new Set(out.filter((b) => b.available).map((b) => b.name));
+  const auto = AUTO_ORDER.find((b) => ok.has(b) && (b !== 'webgpu' || webgpu.hardwareGpuLikely()));
+  // tryWasm/tryCpu switched the process's backend; forget it so initBackend starts clean.
+  current = undefined;
+  return { backends: out, auto };
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { listBackends } from '../../proxy/backend.ts';
+import { styleFor, table } from '../format.ts';
+
+export function register(program: Command): void {
+  program
+    .command('backends')
+    .description('list the TensorFlow.js backends available on this machine (with the GPU adapter, if any)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  $ optsearch backends\n')
+    .action(async (opts: { json?: boolean }) => {
+      const { backends, auto } = await listBackends();
+      if (opts.json) {
+        console.log(JSON.stringify({ auto: auto ?? null, backends }, null, 2));
+        return;
+      }
+      const st = styleFor();
+      console.log(
+        table(
+          ['backend', 'available', 'details'],
+          backends.map((b) => [b.name + (b.name === auto ? ' (auto)' : ''), b.available ? st.green('yes') : st.dim('no'), (b.available ? b.description : b.reason) ?? '']),
+        ),
+      );
+    });
+}
