@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/proxy-study.ts [--tasks teacher-student,quadratic] [--seeds 3] [--workers 2]
  *                                [--variants 'quadratic:dim=16,steps=200,noise=0.1;...']
- *                                [--fidelity 1] [--backend auto] [--lrs 0.003,0.001,0.0003,0.0001] [--wds 0.01,0.1,1]
+ *                                [--fidelity 1] [--backend auto] [--lrs 0.01,0.003,0.001,0.0003] [--wds 0.01,0.1,1]
  */
 import { availableParallelism } from 'node:os';
 import { parseProgram } from '../src/dsl/parse.ts';
@@ -18,7 +18,7 @@ import { isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';
 import type { TaskSpec } from '../src/proxy/types.ts';
 import { evaluationSeeds } from '../src/runner/search.ts';
 import { mean, scoreOnSuite, stdev, type SuiteScore } from '../src/replay/scorer.ts';
-import { methodPrograms, type MethodConfig } from '../src/replay/methods.ts';
+import { methodPrograms, STUDY_GRID, type MethodConfig } from '../src/replay/methods.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -52,7 +52,7 @@ const backendArg = arg('backend', 'auto');
 if (backendArg !== 'auto' && !isBackendName(backendArg)) throw new Error(`unknown backend ${backendArg}`);
 const backend = backendArg as BackendName | 'auto';
 const workers = Number(arg('workers', String(Math.min(2, availableParallelism()))));
-const configs = methodPrograms({ lrs: numbers(arg('lrs', '0.003,0.001,0.0003,0.0001')), wds: numbers(arg('wds', '0.01,0.1,1')) });
+const configs = methodPrograms({ lrs: numbers(arg('lrs', STUDY_GRID.lrs.join(','))), wds: numbers(arg('wds', STUDY_GRID.wds.join(','))) });
 
 const pool = createEvaluationPool({ size: workers });
 const baselines = new BaselineCache();

@@ -30,7 +30,7 @@ import { loadSearchSpace, SPACES_DIR, type SearchSpace } from '../search/space.t
 import type { Store } from '../store/db.ts';
 import { getCacheCounts, getProgram, lineageChain, runIndividuals, topPrograms } from '../store/queries.ts';
 import { ablateOnSuite, type AblationReport } from './ablation.ts';
-import { methodPrograms } from './methods.ts';
+import { methodPrograms, STUDY_GRID } from './methods.ts';
 import { mean, scoreOnSuite, stdev, type ProxySuite } from './scorer.ts';
 
 /** The documented presets: the AdamW-start space and its Lion-start twin. */
@@ -304,14 +304,14 @@ export async function fixpointStage(store: Store, pool: EvaluationPool, o: { spa
 /** AdamW, signum and Lion proper tuned the same way on the replay's proxy (bench/proxy-study.ts's grid). */
 export async function proxyComparison(space: SearchSpace, pool: EvaluationPool, backend: BackendName | 'auto'): Promise<{ lines: string[]; data: Record<string, unknown> }> {
   const suite: ProxySuite = { ...suiteOf(space, backend, Math.max(3, space.seedsPerEvaluation), [1]) };
-  const configs = methodPrograms({ lrs: [0.003, 0.001, 0.0003], wds: [0.01, 0.1, 1] });
+  const configs = methodPrograms(STUDY_GRID);
   const baselines = new BaselineCache();
   const scored = await Promise.all(configs.map(async (c) => ({ c, s: await scoreOnSuite(parseProgram(c.text), suite, (j) => pool.evaluate(j), baselines) })));
   const best = new Map<string, (typeof scored)[number]>();
   for (const x of scored) if (!best.has(x.c.method) || x.s.fitness > (best.get(x.c.method) as (typeof scored)[number]).s.fitness) best.set(x.c.method, x);
   const se = (xs: readonly number[]): number => stdev(xs) / Math.sqrt(xs.length);
   const adamw = best.get('adamw');
-  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {0.003, 0.001, 0.0003} x wd {0.01, 0.1, 1} (Lion also b1/b2 0.9/0.99, 0.95/0.98):`];
+  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {${STUDY_GRID.lrs.join(', ')}} x wd {${STUDY_GRID.wds.join(', ')}} (Lion also b1/b2 0.9/0.99, 0.95/0.98):`];
   const data: Record<string, unknown> = {};
   for (const [m, x] of best) {
     const diff = adamw ? x.s.perSeed.map((f, i) => f - (adamw.s.perSeed[i] as number)) : [];

@@ -55,6 +55,9 @@ export function lionText(lr: number, wd: number, b1 = 0.9, b2 = 0.99): string {
 `;
 }
 
+/** The grid of bench/proxy-study.ts and of the replay's proxy comparison. */
+export const STUDY_GRID = { lrs: [0.01, 0.003, 0.001, 0.0003], wds: [0.01, 0.1, 1] } as const;
+
 /** The same lr x weight-decay grid for every method; Lion also tries two beta pairs. */
 export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly number[]; lionBetas?: readonly (readonly [number, number])[] }): MethodConfig[] {
   const betas = grid.lionBetas ?? [

@@ -1,0 +1,215 @@
+/**
+ * The Lion replay: the family test it uses, the honesty of its presets, the CLI's bad input, and the
+ * real stages at a CI budget (the proxy is about 0.05 s per evaluation on the cpu backend).
+ * bench/rediscovery.ts gives the success rate over other seeds; this file pins one seed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recognizeFamily } from '../../src/analysis/family.ts';
+import { parseProgram } from '../../src/dsl/parse.ts';
+import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
+import { adamwText, lionText, signumText } from '../../src/replay/methods.ts';
+import { fixpointStage, lionFamilyKind, REPLAY_FIXPOINT_SPACE, REPLAY_SPACE, searchStage, simplificationStage } from '../../src/replay/lion.ts';
+import { loadSearchSpace, SPACE_DEFAULTS, SPACES_DIR } from '../../src/search/space.ts';
+import { openStore } from '../../src/store/db.ts';
+import { getProgram, getRun, lineageChain, runIndividuals, topPrograms } from '../../src/store/queries.ts';
+
+/** Measured outcomes, pinned (docs/replay.md has the figures). */
+const STAGE1_FAMILY = 'signsgd';
+const STAGE2_SEED = 1;
+const STAGE2_BUDGET = 300;
+const STAGE2_PASSES = false;
+const STAGE2_FIRST_BIRTH: number | undefined = undefined;
+const STAGE3_BUDGET = 300;
+const STAGE3_PASSES = false;
+
+const kindOf = (text: string) => lionFamilyKind(recognizeFamily(parseProgram(text)));
+const programFile = (name: string) => readFileSync(join(SPACES_DIR, 'programs', `${name}.prog`), 'utf8');
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, ['bin/optsearch.mjs', ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('Lion family as the replay counts it', () => {
+  it('reads the shipped programs', () => {
+    expect(kindOf(programFile('lion'))).toBe('Lion proper');
+    expect(kindOf(programFile('signum'))).toBe('signum with decoupled decay');
+    expect(kindOf(programFile('adamw'))).toBeNull();
+    expect(kindOf(programFile('sgd'))).toBeNull();
+    expect(kindOf(programFile('momentum'))).toBeNull();
+  });
+
+  it('needs decoupled decay, and b1 != b2 for Lion proper', () => {
+    expect(kindOf(signumText(0.001, 0))).toBeNull();
+    expect(kindOf(lionText(0.001, 0.1, 0.9, 0.9))).toBe('signum with decoupled decay');
+    expect(kindOf(lionText(0.001, 0.1, 0.9, 0.99))).toBe('Lion proper');
+    // the paper's program before ablation reads as a Lion variant (transformed gradient), not Lion
+    expect(kindOf(programFile('paper-discovered'))).toBeNull();
+  });
+
+  it('counts AdamW with sign(m) inserted before the decay as signum (the one-insertion path)', () => {
+    const text = adamwText(0.001, 0.01).replace('  update = update + wd\n', '  update = sign(m)\n  update = update + wd\n');
+    expect(kindOf(text)).toBe('signum with decoupled decay');
+    // after the decay the sign swallows it: coupled, not the family
+    const late = adamwText(0.001, 0.01).replace('  lr = lr * 0.001\n', '  update = sign(update)\n  lr = lr * 0.001\n');
+    expect(kindOf(late)).toBeNull();
+  });
+});
+
+describe('replay presets', () => {
+  const space = loadSearchSpace(REPLAY_SPACE);
+  const paperTable = loadSearchSpace('lion').ops; // the paper's function table
+
+  it("contain AdamW's and Lion's ops plus at least 10 more of the paper's table", () => {
+    const needed = new Set<string>();
+    for (const name of ['adamw', 'lion']) for (const s of parseProgram(programFile(name)).statements) needed.add(s.op);
+    for (const op of needed) expect(space.ops).toContain(op);
+    const others = space.ops.filter((op) => !needed.has(op));
+    expect(others.length).toBeGreaterThanOrEqual(10);
+    for (const op of others) expect(paperTable).toContain(op);
+  });
+
+  it("use the search's ordinary mutation weights and an AdamW warm start", () => {
+    expect(space.mutation.weights).toEqual(SPACE_DEFAULTS.weights);
+    expect(space.warmStart.path).toBe('programs/adamw.prog');
+  });
+
+  it('differ from the fixpoint preset only in the warm start (and its description)', () => {
+    const a = JSON.parse(readFileSync(join(SPACES_DIR, `${REPLAY_SPACE}.json`), 'utf8'));
+    const b = JSON.parse(readFileSync(join(SPACES_DIR, `${REPLAY_FIXPOINT_SPACE}.json`), 'utf8'));
+    expect(b.warmStart).toBe('programs/lion.prog');
+    for (const k of ['warmStart', 'description']) {
+      delete a[k];
+      delete b[k];
+    }
+    expect(b).toEqual(a);
+  });
+
+  it('search code (mutation, selection, cache, runner) names nothing of Lion', () => {
+    for (const f of ['src/search/mutate.ts', 'src/search/evolution.ts', 'src/search/cache.ts', 'src/search/funnel.ts', 'src/runner/search.ts']) {
+      const text = readFileSync(f, 'utf8');
+      expect(text, f).not.toMatch(/lion|signum/i);
+      expect(text, f).not.toMatch(/['"]sign['"]/);
+    }
+  });
+});
+
+describe('optsearch replay: bad input', () => {
+  it('an unknown replay lists the replays that exist and exits 2', () => {
+    const r = cli('replay', 'adam');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain("unknown replay 'adam'");
+    expect(r.stderr).toContain('lion (');
+  });
+
+  it('a bad budget or stage exits 2 with one line', () => {
+    for (const args of [['--budget', '0'], ['--stages', 'simplify,bogus'], ['--backend', 'tpu'], ['--tolerance', '-1']]) {
+      const r = cli('replay', 'lion', ...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+});
+
+describe('the replay stages, for real', () => {
+  let dir: string;
+  let pool: EvaluationPool;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'optsearch-replay-'));
+    pool = createEvaluationPool({ size: 2 });
+  });
+  afterAll(async () => {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stage 1: liveness and rewrites make Program 4 a Lion variant; ablation, not a rewrite, removes clip and arcsin', async () => {
+    const space = loadSearchSpace(REPLAY_SPACE);
+    const r = await simplificationStage(space, pool, { backend: 'cpu', tolerance: null, log: () => {} });
+    const checks = r.data.checks as Record<string, boolean>;
+    expect(checks['cross-step liveness removes m = cosh(update)']).toBe(true);
+    expect(checks['m / sqrt(m*m) becomes sign(m)']).toBe(true);
+    expect(checks['the two interps fuse']).toBe(true);
+    expect(checks['ablation removes clip(g, lr)']).toBe(true);
+    expect(checks['ablation removes arcsin(g)']).toBe(true);
+    const ab = r.data.ablation as { tolerance: number; startFitness: number; decisions: { statement: string; kept: boolean; fitness: number; reference: number }[] };
+    // every decision follows the stated rule with its own figures
+    for (const d of ab.decisions) expect(d.kept).toBe(Number.isFinite(d.fitness) && d.fitness >= d.reference - ab.tolerance);
+    // removing the lr scaling or the sign always fails: the measurement is real
+    expect(ab.decisions.some((d) => d.statement.includes('lr * 0.0002') && !d.kept && d.fitness < ab.startFitness - 1)).toBe(true);
+    // the report's verdict is the conjunction of its checks, and its family line is recognizeFamily's
+    expect(r.passed).toBe(Object.values(checks).every(Boolean));
+    const final = recognizeFamily(parseProgram(r.data.program as string));
+    expect((r.data.family as { summary: string }).summary).toBe(final.summary);
+    // what ablation on this proxy really ends with (docs/replay.md)
+    expect(final.family).toBe(STAGE1_FAMILY);
+  }, 300_000);
+
+  it('stage 2: the search from AdamW, its verdict read independently from the store (real outcome pinned)', async () => {
+    const store = openStore(join(dir, 'search.sqlite'));
+    try {
+      const r = await searchStage(store, pool, { space: REPLAY_SPACE, budget: STAGE2_BUDGET, seed: STAGE2_SEED, workers: 2, backend: 'cpu', hooks: {} });
+      const runId = r.data.runId as number;
+      expect(getRun(store, runId)?.status).toBe('done');
+      expect(getRun(store, runId)?.trained).toBe(STAGE2_BUDGET);
+      // every individual's program, read again: the first one in the Lion family, if any
+      let firstBirth: number | undefined;
+      for (const ind of runIndividuals(store, runId)) {
+        if (firstBirth === undefined && kindOf(getProgram(store, ind.programId)!.raw) !== null) firstBirth = ind.birth;
+      }
+      expect((r.data.first as { birth: number } | undefined)?.birth).toBe(firstBirth);
+      const top = r.data.top as { id: number; raw: string; kind: string | null }[];
+      for (const t of top) expect(t.kind).toBe(kindOf(t.raw));
+      expect(r.passed).toBe(top.some((t) => t.kind !== null));
+      // the warm start is AdamW and every other individual descends from it by one mutation
+      const chain = lineageChain(store, top[0]!.id, runId);
+      expect(chain[0]?.mutation).toBe('warm-start');
+      expect(kindOf(chain[0]!.raw)).toBeNull();
+      expect(chain.slice(1).every((s) => ['insert', 'delete', 'modifyArgument', 'modifyConstant'].includes(s.mutation))).toBe(true);
+      // what this seed and budget really give (bench/rediscovery.ts: the rate over other seeds)
+      expect(r.passed).toBe(STAGE2_PASSES);
+      expect(firstBirth).toBe(STAGE2_FIRST_BIRTH);
+    } finally {
+      store.close();
+    }
+  }, 600_000);
+
+  it('stage 3: the same search from Lion, top program read independently (real outcome pinned)', async () => {
+    const store = openStore(join(dir, 'fixpoint.sqlite'));
+    try {
+      const r = await fixpointStage(store, pool, { space: REPLAY_FIXPOINT_SPACE, budget: STAGE3_BUDGET, seed: STAGE2_SEED, workers: 2, backend: 'cpu', hooks: {} });
+      const runId = r.data.runId as number;
+      const warm = runIndividuals(store, runId)[0]!;
+      expect(kindOf(getProgram(store, warm.programId)!.raw)).toBe('Lion proper');
+      const best = topPrograms(store, runId, 1)[0]!;
+      expect(r.passed).toBe(kindOf(best.raw) !== null);
+      expect(r.passed).toBe(STAGE3_PASSES);
+    } finally {
+      store.close();
+    }
+  }, 300_000);
+
+  it('an interrupted replay search leaves its run marked interrupted', async () => {
+    const store = openStore(join(dir, 'interrupted.sqlite'));
+    try {
+      let arrivals = 0;
+      const r = await searchStage(store, pool, {
+        space: REPLAY_SPACE,
+        budget: 1000,
+        seed: 3,
+        workers: 2,
+        backend: 'cpu',
+        hooks: { onProgress: () => void arrivals++, shouldStop: () => arrivals >= 3 },
+      });
+      expect(r.interrupted).toBe(true);
+      expect(r.passed).toBe(false);
+      expect(getRun(store, r.data.runId as number)?.status).toBe('interrupted');
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+});
