@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .command('replay')
     .description('replay a published discovery end to end and print a pass/fail report (exit 0 only when every stage passes)')
     .argument('<name>', `which replay: ${Object.keys(REPLAYS).join(', ')}`)
-    .option('--budget <n>', 'trained programs per search stage', '60')
+    .option('--budget <n>', 'trained programs per search stage', '300')
     .option('--seed <n>', 'search seed', '1')
     .option('--workers <n>', 'parallel training workers', String(Math.min(2, availableParallelism())))
     .option('--db <path>', 'SQLite database for the two searches (default: a new results/replay-lion-<time>.sqlite, so no stored evaluation is reused)')
@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend for every evaluation (cpu: fastest for the replay\'s 16-dimensional proxy, see docs/replay.md)', 'cpu')
     .option('--no-proxy-check', 'skip the AdamW / signum / Lion comparison on the proxy')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  $ optsearch replay lion --budget 60 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n')
+    .addHelpText('after', '\nExamples:\n  $ optsearch replay lion --budget 300 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n')
     .action(async (name: string, opts: { budget: string; seed: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; proxyCheck: boolean; json?: boolean }) => {
       if (!(name in REPLAYS)) {
         const list = Object.entries(REPLAYS).map(([k, v]) => `${k} (${v})`).join('; ');
