@@ -1,6 +1,6 @@
 /**
  * The Lion replay: the family test it uses, the honesty of its presets, the CLI's bad input, and the
- * real stages at a CI budget (the proxy is about 0.05 s per evaluation on the cpu backend).
+ * real stages at a CI budget (the proxy costs a fraction of a second per evaluation on the cpu backend).
  * bench/rediscovery.ts gives the success rate over other seeds; this file pins one seed.
  */
 import { spawnSync } from 'node:child_process';
