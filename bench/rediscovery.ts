@@ -10,14 +10,16 @@
  *   npx tsx bench/rediscovery.ts [--seeds 1,2,3,4,5] [--budget 400] [--workers 2] [--backend cpu] [--keep dir]
  *
  * --mutation-odds N first prints how often one mutation of the warm start is already in the Lion family.
+ * --reanalyze dir reads the databases kept in dir again with the current family recognizer and exits.
  * --keep writes each seed's database to dir/seed-<n>.sqlite and leaves it there (for `optsearch top`).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBackendName, type BackendName } from '../src/proxy/backend.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
-import { REPLAY_SPACE, searchStage } from '../src/replay/lion.ts';
+import { firstLionFamily, REPLAY_SPACE, searchStage } from '../src/replay/lion.ts';
+import { listRuns } from '../src/store/queries.ts';
 import { openStore } from '../src/store/db.ts';
 import { recognizeFamily } from '../src/analysis/family.ts';
 import { structuralHash } from '../src/analysis/hash.ts';
@@ -64,6 +66,25 @@ function mutationOdds(n: number): void {
   for (const [k, c] of kinds) console.log(`  ${c} x ${k}`);
 }
 if (process.argv.includes('--mutation-odds')) mutationOdds(Number(arg('mutation-odds', '20000')));
+
+/** Read databases kept by --keep again with today's recognizer (no training), then exit. */
+function reanalyze(dir: string): void {
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.sqlite')).sort()) {
+    const store = openStore(join(dir, f), { readonly: true });
+    try {
+      for (const run of listRuns(store)) {
+        const first = firstLionFamily(store, run.id);
+        console.log(`${f} run ${run.id} (${run.trained} trained): ${first ? `${first.kind} #${first.programId} at birth ${first.birth}, after ${first.trained} trained` : 'no Lion-family program'}`);
+      }
+    } finally {
+      store.close();
+    }
+  }
+}
+if (process.argv.includes('--reanalyze')) {
+  reanalyze(arg('reanalyze', '.'));
+  process.exit(0);
+}
 
 console.log(`rediscovery: space ${space}, budget ${budget} trained programs, seeds ${seeds.join(', ')}, ${workers} workers, backend ${backend}`);
 console.log('seed  found  kind                          trained-to-first  generated-to-first  in top  seconds');
