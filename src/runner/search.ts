@@ -151,6 +151,18 @@ class SearchSession {
   private readonly inFlight = new Map<string, Promise<Scored>>();
   private busy = 0;
   private readonly t0 = performance.now();
+  /** Seconds spent writing to the store (for the store's share of the search's time). */
+  storeSeconds = 0;
+
+  /** Runs a store write and counts its time. */
+  timedWrite<T>(fn: () => T): T {
+    const t = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.storeSeconds += (performance.now() - t) / 1000;
+    }
+  }
 
   constructor(
     readonly store: Store,
@@ -175,7 +187,7 @@ class SearchSession {
     const family = recognizeFamily(p);
     const params: Record<string, number> = {};
     for (const [k, v] of Object.entries(family.hyperparameters)) if (typeof v === 'number') params[k] = v;
-    const id = upsertProgram(this.store, {
+    const id = this.timedWrite(() => upsertProgram(this.store, {
       raw: printProgram(p),
       size: p.statements.length,
       canonical: printProgram(a.program),
@@ -184,7 +196,7 @@ class SearchSession {
       liveSize: a.program.statements.length,
       family: family.family,
       familyParams: params,
-    });
+    }));
     this.programs.set(id, p);
     this.families.set(id, family.family);
     return { id, hash: a.hash, fingerprint: a.fingerprint };
@@ -261,7 +273,7 @@ class SearchSession {
             this.busy--;
           }
           const fitness = r.fitness ?? FAILED_FITNESS;
-          recordEvaluation(this.store, {
+          this.timedWrite(() => recordEvaluation(this.store, {
             programId,
             task: spec.name,
             fidelity,
@@ -274,7 +286,7 @@ class SearchSession {
             backend: r.backend,
             seconds: r.seconds,
             runId: this.run.id,
-          });
+          }));
           return fitness;
         });
         jobs.push(Promise.all(perLr).then((xs) => Math.max(...xs)));
@@ -325,7 +337,7 @@ class SearchSession {
       evolutionState: s as unknown as JsonValue,
       generated: state.counters.generated,
       trained: state.counters.trained,
-      timings: { total: this.elapsed() },
+      timings: { total: this.elapsed(), store: this.storeSeconds },
     });
     setCacheCounts(this.store, this.run.id, this.cache.counts);
   }
@@ -401,7 +413,7 @@ async function drive(session: SearchSession, state: EvolutionState, rng: Rng): P
     onArrival(child: Child, scored: Scored, st: EvolutionState, died: Member | undefined): void {
       childInfo.delete(child);
       const birth = st.nextBirth - 1;
-      store.transaction(() => {
+      session.timedWrite(() => store.transaction(() => {
         addLineage(store, run.id, {
           birth,
           programId: scored.programId,
@@ -413,7 +425,7 @@ async function drive(session: SearchSession, state: EvolutionState, rng: Rng): P
         });
         recordBirthDeath(store, run.id, { step: birth, birth, ...(died ? { died: died.birth } : {}) });
         session.persist(st, rng);
-      });
+      }));
       report();
     },
     onRestart(st: EvolutionState): void {
