@@ -29,6 +29,8 @@ interface Config {
   readonly name: string;
   readonly hash: (p: Program) => string;
   readonly fingerprint: boolean;
+  /** The hash is blind to dead code, so dead-at-birth insertions are skipped unhashed. */
+  readonly ignoresDeadCode?: boolean;
 }
 
 function measure(space: SearchSpace, config: Config, budgetSeconds: number): { perSecond: number; children: number; meanLength: number } {
@@ -47,7 +49,7 @@ function measure(space: SearchSpace, config: Config, budgetSeconds: number): { p
         parent = space.warmStart.program;
         parentHash = config.hash(parent);
       }
-      const { child, childHash } = mutate(parent, rng, space, config.hash, parentHash);
+      const { child, childHash } = mutate(parent, rng, space, config.hash, { parentHash, hashIgnoresDeadCode: config.ignoresDeadCode ?? false });
       parentHash = childHash;
       if (config.fingerprint) sink += fingerprint(child).length;
       lengths += child.statements.length;
@@ -64,6 +66,8 @@ const configs: Config[] = [
   { name: 'exact', hash: printProgram, fingerprint: false },
   { name: 'struct', hash: (p) => structuralHash(p), fingerprint: false },
   { name: 'struct+fp', hash: (p) => structuralHash(p), fingerprint: true },
+  { name: 'struct, dead inserts skipped', hash: (p) => structuralHash(p), fingerprint: false, ignoresDeadCode: true },
+  { name: 'struct+fp, dead inserts skipped', hash: (p) => structuralHash(p), fingerprint: true, ignoresDeadCode: true },
 ];
 
 // A short warm-up so that the JIT has compiled the hot paths before any clock runs.

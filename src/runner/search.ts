@@ -148,6 +148,8 @@ class SearchSession {
   readonly baselines = new BaselineCache();
   private readonly programs = new Map<number, Program>();
   private readonly families = new Map<number, string>();
+  /** Structural hash per program id (the mutation guard needs the parent's). */
+  readonly hashes = new Map<number, string>();
   private readonly inFlight = new Map<string, Promise<Scored>>();
   private busy = 0;
   private readonly t0 = performance.now();
@@ -199,6 +201,7 @@ class SearchSession {
     }));
     this.programs.set(id, p);
     this.families.set(id, family.family);
+    this.hashes.set(id, a.hash);
     return { id, hash: a.hash, fingerprint: a.fingerprint };
   }
 
@@ -393,7 +396,11 @@ async function drive(session: SearchSession, state: EvolutionState, rng: Rng): P
     makeChild(parent: Member, r: Rng): Child | undefined {
       let m;
       try {
-        m = mutate(session.programOf(parent.programId), r, space, (p) => structuralHash(p));
+        const parentHash = session.hashes.get(parent.programId);
+        m = mutate(session.programOf(parent.programId), r, space, (p) => structuralHash(p), {
+          ...(parentHash === undefined ? {} : { parentHash }),
+          hashIgnoresDeadCode: true,
+        });
       } catch {
         return undefined; // no valid child of this parent within the space's tries
       }

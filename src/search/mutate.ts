@@ -40,8 +40,11 @@ export interface ParentInfo {
 export interface MutationHandler {
   /** Whether this kind can change this parent at all within the space's limits. */
   applies(info: ParentInfo, space: SearchSpace): boolean;
-  /** One attempt; undefined when the drawn change is impossible (the caller retries). */
-  apply(info: ParentInfo, rng: Rng, space: SearchSpace): { child: Program; detail: string } | undefined;
+  /**
+   * One attempt; undefined when the drawn change is impossible (the caller retries). `deadAtBirth`
+   * marks a change that only adds a statement nothing reads (an insertion into a fresh variable).
+   */
+  apply(info: ParentInfo, rng: Rng, space: SearchSpace): { child: Program; detail: string; deadAtBirth?: boolean } | undefined;
 }
 
 /** Inputs and the targets of statements [0, position) with their kinds: the scope at `position`. */
@@ -118,7 +121,9 @@ export const MUTATION_KINDS: { readonly [K in MutationKind]: MutationHandler } =
       }
       const statements = p.statements.slice();
       statements.splice(position, 0, statement);
-      return { child: withStatements(p, statements), detail: `insert at ${position + 1}: ${formatStatement(statement)}` };
+      // A fresh target is a name no statement reads: the new statement is dead code.
+      const deadAtBirth = !info.names.has(statement.target);
+      return { child: withStatements(p, statements), detail: `insert at ${position + 1}: ${formatStatement(statement)}`, deadAtBirth };
     },
   },
 
@@ -228,7 +233,19 @@ export function kindWeights(info: ParentInfo, space: SearchSpace): number[] {
  * With a hash blind to dead code (the structural hash), an insertion into a fresh variable is dead
  * at birth and is retried; dead code still enters the genome when a later change stops its use.
  */
-export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: Program) => string, parentHash?: string): Mutation {
+export interface MutateOptions {
+  /** hash(parent), when the caller knows it (saves one hash call). */
+  readonly parentHash?: string;
+  /**
+   * The hash ignores dead code (the structural hash does): a change that only adds dead code cannot
+   * change it, so such attempts are retried without checking or hashing.
+   */
+  readonly hashIgnoresDeadCode?: boolean;
+}
+
+export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: Program) => string, parentHashOrOptions?: string | MutateOptions): Mutation {
+  const opts: MutateOptions = typeof parentHashOrOptions === 'string' ? { parentHash: parentHashOrOptions } : (parentHashOrOptions ?? {});
+  const parentHash = opts.parentHash;
   const info = parentInfo(parent);
   const weights = kindWeights(info, space);
   if (!weights.some((w) => w > 0)) {
@@ -238,7 +255,7 @@ export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: 
   for (let attempt = 0; attempt < space.mutation.maxTries; attempt++) {
     const kind = MUTATION_KIND_NAMES[rng.weighted(weights)] as MutationKind;
     const made = MUTATION_KINDS[kind].apply(info, rng, space);
-    if (made === undefined) continue;
+    if (made === undefined || (made.deadAtBirth && opts.hashIgnoresDeadCode)) continue;
     const checked = checkProgram(made.child);
     if (!checked.ok) continue;
     const childHash = hash(made.child);
