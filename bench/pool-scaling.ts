@@ -2,7 +2,7 @@
  * Pool scaling: trained programs per minute on the default suite with 2 workers against 1.
  * A trained program = one program trained on every task of the suite (x1, wasm).
  *
- *   npx tsx bench/pool-scaling.ts [--programs 4] [--suite default]
+ *   npx tsx bench/pool-scaling.ts [--programs 6] [--seeds 4] [--suite default]
  *
  * Workers are started and warmed (tfjs loaded, wasm initialised) before timing.
  */
@@ -17,22 +17,29 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] as string) : fallback;
 }
 const suite = arg('suite', 'default');
-const names = ['adamw', 'lion', 'sgd', 'momentum', 'signum', 'signsgd'].slice(0, Number(arg('programs', '4')));
+const names = ['adamw', 'lion', 'sgd', 'momentum', 'signum', 'signsgd'].slice(0, Number(arg('programs', '6')));
 const programs = names.map((n) => readFileSync(new URL(`../search-spaces/programs/${n}.prog`, import.meta.url), 'utf8'));
 const specs = resolveTaskList(suite);
-const jobs: EvalJob[] = programs.flatMap((programText) => specs.map((task) => ({ programText, task: task.name, fidelity: 1 as const, seed: 0, backend: 'wasm' as const })));
-const warm: EvalJob = { programText: programs[0] as string, task: { ...loadTaskSpec('quadratic'), steps: 20 }, fidelity: 1, seed: 0, backend: 'wasm' };
+const seeds = Number(arg('seeds', '4'));
+const jobs: EvalJob[] = programs.flatMap((programText) =>
+  specs.flatMap((task) => Array.from({ length: seeds }, (_, seed) => ({ programText, task: task.name, fidelity: 1 as const, seed, backend: 'wasm' as const }))),
+);
+// Warm-up: every task, a few steps, once per worker (data sets and kernels are built once per worker).
+const warmJobs = (workers: number): EvalJob[] =>
+  specs.flatMap((spec) =>
+    Array.from({ length: workers }, () => ({ programText: programs[0] as string, task: { ...loadTaskSpec(spec.name), steps: 5 }, fidelity: 1 as const, seed: 0, backend: 'wasm' as const })),
+  );
 
 async function measure(workers: number): Promise<number> {
   const pool = createEvaluationPool({ size: workers });
   try {
-    await Promise.all(Array.from({ length: workers }, () => pool.evaluate(warm)));
+    await Promise.all(warmJobs(workers).map((j) => pool.evaluate(j)));
     const t0 = performance.now();
     const results = await Promise.all(jobs.map((j) => pool.evaluate(j)));
     const seconds = (performance.now() - t0) / 1000;
     const bad = results.filter((r) => r.status === 'failed');
     if (bad.length > 0) throw new Error(`failed evaluations: ${bad.map((r) => r.reason).join('; ')}`);
-    const perMinute = (programs.length / seconds) * 60;
+    const perMinute = ((programs.length * seeds) / seconds) * 60;
     console.log(`${workers} worker${workers > 1 ? 's' : ' '}: ${jobs.length} evaluations in ${seconds.toFixed(1)} s = ${perMinute.toFixed(1)} trained programs per minute`);
     return perMinute;
   } finally {
