@@ -128,6 +128,43 @@ describe('search runner', () => {
     store.close();
   });
 
+  it('Ctrl-C stops cleanly: exit 130, the run marked interrupted, and resume finishes it', async () => {
+    const db = join(dir, 'interrupted.sqlite');
+    const budget = 12;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'search', '--space', 'laptop', '--tasks', 'digits-mlp', '--budget', String(budget), '--workers', '2', '--seed', '4', '--funnel', '0', '--backend', 'wasm', '--db', db],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      try {
+        const ro = openStore(db, { readonly: true });
+        const trained = (ro.db.prepare('SELECT trained FROM runs WHERE id = 1').pluck().get() as number | undefined) ?? 0;
+        ro.close();
+        if (trained >= 2) break;
+      } catch {
+        // not created yet
+      }
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/stopping: finishing the evaluations in flight/);
+    let store = openStore(db, { readonly: true });
+    const run = store.db.prepare('SELECT status, trained FROM runs WHERE id = 1').get() as { status: string; trained: number };
+    store.close();
+    expect(run.status).toBe('interrupted');
+    expect(run.trained).toBeLessThan(budget);
+    const r = cli(['resume', '1', '--db', db]);
+    expect(r.status).toBe(0);
+    store = openStore(db, { readonly: true });
+    expect(store.db.prepare('SELECT status, trained FROM runs WHERE id = 1').get()).toEqual({ status: 'done', trained: budget });
+    store.close();
+  });
+
   it('runs, top and show read a database while a search writes it', async () => {
     const db = join(dir, 'live.sqlite');
     const child = spawn(
