@@ -66,6 +66,9 @@ const finite = (x: number): boolean => Number.isFinite(x);
 /** Ops whose result is never negative (or NaN), so abs() of them is the identity. */
 const NON_NEGATIVE = new Set<number>([OP.abs, OP.square, OP.sqrt, OP.exp, OP.exp2, OP.exp10, OP.cosh, OP.norm, OP.global_norm, OP.arccos]);
 
+/** Ops whose result is never negative and never NaN on finite input: d + 1e-8 > 0 for these. */
+const POSITIVE_DIVISOR = new Set<number>([OP.abs, OP.square, OP.sqrt, OP.exp, OP.exp2, OP.exp10, OP.cosh, OP.norm, OP.global_norm]);
+
 export const RULES: readonly RewriteRule[] = [
   {
     name: 'constant-fold',
@@ -382,6 +385,18 @@ export const RULES: readonly RewriteRule[] = [
       if (c > 0) return r.build(OP.sign, [s[0]]);
       if (c < 0) return r.build(OP.negative, [r.build(OP.sign, [s[0]])]);
       return undefined;
+    },
+  },
+  {
+    name: 'sign-positive-divisor',
+    description: 'sign(x / d) -> sign(x) when d is never negative (abs, square, sqrt, exp, exp2, exp10, cosh, norm, global_norm): protected division divides by d + 1e-8 > 0; differs only where the quotient underflows to 0 or d overflows to Inf',
+    exactness: 'exact',
+    on: ['sign'],
+    apply(r, _op, args) {
+      const g = r.graph;
+      const a = args[0]!;
+      if (opOf(g, a) !== OP.div || !POSITIVE_DIVISOR.has(opOf(g, arg(g, a, 1)))) return undefined;
+      return r.build(OP.sign, [arg(g, a, 0)]);
     },
   },
   {

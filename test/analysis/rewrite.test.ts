@@ -44,6 +44,7 @@ const EXAMPLES: Record<string, string[][]> = {
   'sign-sign': [['a = sign(g)', 'u = sign(a)']],
   'sign-negative': [['a = negative(g)', 'u = sign(a)']],
   'sign-scaled': [['a = g * 0.3', 'u = sign(a)'], ['a = g * -0.3', 'u = sign(a)']],
+  'sign-positive-divisor': [['a = sqrt(v)', 'b = g / a', 'u = sign(b)'], ['a = square(w)', 'b = m / a', 'u = sign(b)'], ['a = abs(w)', 'b = g / a', 'u = sign(b)']],
   'max-min-self': [['u = max(g, g)'], ['a = exp(g)', 'u = min(a, a)']],
   'interp-fusion': [
     ['a = interp(g, v, 0.9)', 'v = interp(g, a, 1.1)', 'u = sign(a)'],

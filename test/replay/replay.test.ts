@@ -53,6 +53,9 @@ describe('Lion family as the replay counts it', () => {
   it('counts AdamW with sign(m) inserted before the decay as signum (the one-insertion path)', () => {
     const text = adamwText(0.001, 0.01).replace('  update = update + wd\n', '  update = sign(m)\n  update = update + wd\n');
     expect(kindOf(text)).toBe('signum with decoupled decay');
+    // sign(m / sqrt(v)) is sign(m): the denominator is at least 1e-8 (rule sign-positive-divisor)
+    const divided = adamwText(0.001, 0.01).replace('  update = m / sqrt_v\n', '  update = m / sqrt_v\n  update = sign(update)\n');
+    expect(kindOf(divided)).toBe('signum with decoupled decay');
     // after the decay the sign swallows it: coupled, not the family
     const late = adamwText(0.001, 0.01).replace('  lr = lr * 0.001\n', '  update = sign(update)\n  lr = lr * 0.001\n');
     expect(kindOf(late)).toBeNull();
