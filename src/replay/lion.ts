@@ -16,7 +16,6 @@
 import { join } from 'node:path';
 import { recognizeFamily, type FamilyReading } from '../analysis/family.ts';
 import { simplify, type SimplifyStep } from '../analysis/simplify.ts';
-import type { Program } from '../dsl/ast.ts';
 import { parseProgram } from '../dsl/parse.ts';
 import { printProgram } from '../dsl/print.ts';
 import { readFileSync } from 'node:fs';
@@ -25,7 +24,7 @@ import type { BackendName } from '../proxy/backend.ts';
 import { BaselineCache } from '../proxy/fitness.ts';
 import { resolveTaskList } from '../proxy/tasks/index.ts';
 import type { Fidelity } from '../proxy/types.ts';
-import { evaluationSeeds, startSearch, type SearchConfig, type SearchOutcome } from '../runner/search.ts';
+import { evaluationSeeds, startSearch, type Progress, type SearchConfig, type SearchHooks, type SearchOutcome } from '../runner/search.ts';
 import { loadSearchSpace, SPACES_DIR, type SearchSpace } from '../search/space.ts';
 import type { Store } from '../store/db.ts';
 import { getCacheCounts, getProgram, lineageChain, runIndividuals, topPrograms } from '../store/queries.ts';
@@ -98,7 +97,7 @@ export interface LionReplayOptions {
   readonly fixpointSpace?: string;
   /** Live output, one line at a time. */
   readonly log?: (line: string) => void;
-  readonly onProgress?: Parameters<typeof startSearch>[3] extends infer H ? (H extends { onProgress?: infer F } ? F : never) : never;
+  readonly onProgress?: (p: Progress) => void;
   readonly shouldStop?: () => boolean;
   /** Evaluator override (tests); by default one pool of `workers` threads for all stages. */
   readonly pool?: EvaluationPool;
@@ -250,7 +249,7 @@ function runLines(store: Store, outcome: SearchOutcome): string[] {
 
 /** Stage 2: from AdamW, a Lion-family program among the top programs. */
 export async function searchStage(store: Store, pool: EvaluationPool, o: { space: string; budget: number; seed: number; workers: number; backend: BackendName | 'auto'; hooks: { onProgress?: LionReplayOptions['onProgress']; shouldStop?: () => boolean } }): Promise<StageResult & { interrupted: boolean }> {
-  const outcome = await startSearch(store, searchConfig(o.space, o), `replay-lion-search-${o.seed}-${Date.now()}`, { ...o.hooks, pool } as Parameters<typeof startSearch>[3]);
+  const outcome = await startSearch(store, searchConfig(o.space, o), `replay-lion-search-${o.seed}-${Date.now()}`, { ...o.hooks, pool } satisfies SearchHooks);
   const lines = runLines(store, outcome);
   const top = topWithFamilies(store, outcome.run.id);
   lines.push(`top ${TOP_N}:`);
@@ -284,7 +283,7 @@ export async function searchStage(store: Store, pool: EvaluationPool, o: { space
 
 /** Stage 3: from Lion, a Lion-family program stays on top. */
 export async function fixpointStage(store: Store, pool: EvaluationPool, o: { space: string; budget: number; seed: number; workers: number; backend: BackendName | 'auto'; hooks: { onProgress?: LionReplayOptions['onProgress']; shouldStop?: () => boolean } }): Promise<StageResult & { interrupted: boolean }> {
-  const outcome = await startSearch(store, searchConfig(o.space, o), `replay-lion-fixpoint-${o.seed}-${Date.now()}`, { ...o.hooks, pool } as Parameters<typeof startSearch>[3]);
+  const outcome = await startSearch(store, searchConfig(o.space, o), `replay-lion-fixpoint-${o.seed}-${Date.now()}`, { ...o.hooks, pool } satisfies SearchHooks);
   const lines = runLines(store, outcome);
   const top = topWithFamilies(store, outcome.run.id);
   lines.push(`top ${TOP_N}:`);
@@ -372,4 +371,3 @@ export async function runLionReplay(o: LionReplayOptions): Promise<ReplayReport>
   };
 }
 
-export type { Program };
