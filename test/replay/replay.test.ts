@@ -118,6 +118,28 @@ describe('optsearch replay: bad input', () => {
   });
 });
 
+describe('optsearch simplify --ablate', () => {
+  const paper = 'search-spaces/programs/paper-discovered.prog';
+
+  it('bad ablation options exit 2 with one line and train nothing', () => {
+    for (const args of [['--seeds', '0'], ['--tasks', 'no-such-task'], ['--fidelity', '3'], ['--lr-multipliers', '1,-2'], ['--tolerance', 'x'], ['--backend', 'tpu']]) {
+      const r = cli('simplify', paper, '--ablate', ...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+
+  it('prints every decision with its figures and the tolerance with its reason', () => {
+    const r = cli('simplify', paper, '--ablate', '--fidelity', '1', '--seeds', '2', '--lr-multipliers', '10', '--backend', 'cpu', '--workers', '2');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^# start fitness -?\d+\.\d{4} \(seeds: .*\); tolerance \d+\.\d{4}: standard error over 2 seeds/m);
+    const decisions = r.stdout.split('\n').filter((l) => /^# {3}(removed|kept)/.test(l));
+    expect(decisions.length).toBeGreaterThan(3);
+    for (const d of decisions) expect(d).toMatch(/fitness -?\d+\.\d{4} -> -?\d+\.\d{4} \([+-]\d+\.\d{4}\)/);
+    expect(r.stdout).toMatch(/^# family: /m);
+  }, 120_000);
+});
+
 describe('the replay stages, for real', () => {
   let dir: string;
   let pool: EvaluationPool;
