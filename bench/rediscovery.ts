@@ -117,5 +117,5 @@ const n = rows.length;
 const found = rows.filter((r) => r.found);
 console.log(`\nLion family (Lion proper or signum with decoupled decay) appeared: ${found.length}/${n} seeds; among the top programs at the end: ${rows.filter((r) => r.inTop).length}/${n}`);
 console.log(`Lion proper appeared: ${rows.filter((r) => r.proper).length}/${n} seeds`);
-console.log(`median trained programs to the first Lion-family program (seeds that found one): ${median(found.map((r) => r.trained as number))}`);
+console.log(`median trained programs to the first Lion-family program: ${found.length ? `${median(found.map((r) => r.trained as number))} (over the ${found.length} seeds that found one)` : `- (no seed found one within ${budget})`}`);
 console.log(`median wall time per search: ${median(rows.map((r) => r.seconds)).toFixed(0)} s`);
