@@ -172,15 +172,18 @@ export interface AblationDecision {
   readonly fitness: number;
   /** Fitness of the program ablation started from. */
   readonly reference: number;
+  /** Fitness of the program the statement was removed from (the start, or the last kept removal). */
+  readonly previous: number;
   readonly kept: boolean;
 }
 
 /**
  * Removes one statement at a time (its uses read its first argument of the same kind instead, and
  * everything only it fed disappears with it), keeping a removal when fitness (higher is better)
- * stays within `tolerance` of the starting program's fitness. Repeats until no single removal is
- * kept. Comparing against the start, not the latest accepted program, keeps small drops from
- * adding up. Evaluations are cached by structural hash.
+ * stays within `tolerance` of both the starting program's fitness and the current program's.
+ * Repeats until no single removal is kept. The bound against the start keeps small drops from
+ * adding up; the bound against the current program keeps a gain from one removal from paying for a
+ * real loss in a later one (a removal must itself be minor). Evaluations are cached by structural hash.
  */
 export async function ablate(
   p: Program,
@@ -200,6 +203,7 @@ export async function ablate(
     return f;
   };
   const reference = await score(current);
+  let previous = reference;
   const decisions: AblationDecision[] = [];
   for (let changed = true; changed; ) {
     changed = false;
@@ -208,10 +212,11 @@ export async function ablate(
       if (!removal) continue;
       const candidate = simplify(removal.program, { trace: false }).program;
       const fitness = await score(candidate);
-      const kept = Number.isFinite(fitness) && fitness >= reference - opts.tolerance;
-      decisions.push({ statement: formatStatement(current.statements[i] as Statement), replacedBy: removal.replacedBy, fitness, reference, kept });
+      const kept = Number.isFinite(fitness) && fitness >= reference - opts.tolerance && fitness >= previous - opts.tolerance;
+      decisions.push({ statement: formatStatement(current.statements[i] as Statement), replacedBy: removal.replacedBy, fitness, reference, previous, kept });
       if (kept) {
         current = candidate;
+        previous = fitness;
         changed = true;
         break;
       }

@@ -218,6 +218,24 @@ describe('ablation', () => {
     expect(decisions.filter((d) => !d.kept).length).toBeGreaterThan(0);
   });
 
+  it('a gain from one removal does not pay for a real loss in a later one', async () => {
+    // Dropping each input transform gains 0.05; anything that stops the program being Lion with the
+    // paper's decay and lr multiplier loses 0.08.
+    // Against the start alone (0.5 - 0.05) the momentum's removal (0.52) would pass after the gains;
+    // against the current program (0.6 - 0.05) it does not.
+    const score = async (q: Program): Promise<number> => {
+      const ops = new Set(q.statements.map((st) => st.op));
+      const lion = (await lionScore(q)) === 1;
+      return 0.5 + (ops.has('clip') ? 0 : 0.05) + (ops.has('arcsin') ? 0 : 0.05) - (lion ? 0 : 0.08);
+    };
+    const { program, decisions } = await ablate(paper, score, { tolerance: 0.05 });
+    expect(recognizeFamily(program).family).toBe('lion');
+    expect(decisions.filter((d) => d.kept).map((d) => d.statement.includes('clip(') || d.statement.includes('arcsin('))).toEqual([true, true]);
+    const refused = decisions.filter((d) => !d.kept && d.fitness >= d.reference - 0.05);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const d of refused) expect(d.fitness).toBeLessThan(d.previous - 0.05);
+  });
+
   it('keeps everything when every removal costs fitness, and rejects NaN fitness', async () => {
     const start = simplify(paper).program;
     const strict = async (q: Program): Promise<number> => (q.statements.length === start.statements.length ? 1 : Number.NaN);

@@ -161,9 +161,11 @@ describe('the replay stages, for real', () => {
     expect(checks['the two interps fuse']).toBe(true);
     expect(checks['ablation removes clip(g, lr)']).toBe(true);
     expect(checks['ablation removes arcsin(g)']).toBe(true);
-    const ab = r.data.ablation as { tolerance: number; startFitness: number; decisions: { statement: string; kept: boolean; fitness: number; reference: number }[] };
+    const ab = r.data.ablation as { tolerance: number; startFitness: number; decisions: { statement: string; kept: boolean; fitness: number; reference: number; previous: number }[] };
     // every decision follows the stated rule with its own figures
-    for (const d of ab.decisions) expect(d.kept).toBe(Number.isFinite(d.fitness) && d.fitness >= d.reference - ab.tolerance);
+    for (const d of ab.decisions) {
+      expect(d.kept).toBe(Number.isFinite(d.fitness) && d.fitness >= d.reference - ab.tolerance && d.fitness >= d.previous - ab.tolerance);
+    }
     // removing the lr scaling or the sign always fails: the measurement is real
     expect(ab.decisions.some((d) => d.statement.includes('lr * 0.0002') && !d.kept && d.fitness < ab.startFitness - 1)).toBe(true);
     // the report's verdict is the conjunction of its checks, and its family line is recognizeFamily's

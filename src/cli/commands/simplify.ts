@@ -98,7 +98,7 @@ export async function ablateCommand(file: string, opts: AblateCliOptions): Promi
   console.log(`# ${p.statements.length} -> ${simplified.statements.length} statements by the simplifier, -> ${report.program.statements.length} after ablation`);
   console.log(`# family: ${family.summary}`);
   console.log(`# start fitness ${f4(report.startScore.fitness)} (seeds: ${report.startScore.perSeed.map(f4).join(', ')}); tolerance ${f4(report.tolerance)}: ${report.toleranceReason}`);
-  console.log('# ablation decisions (a removal is kept when fitness >= start - tolerance):');
+  console.log('# ablation decisions (a removal is kept when fitness >= start - tolerance and >= current - tolerance):');
   for (const d of report.decisions) {
     const delta = d.fitness - d.reference;
     console.log(`#   ${d.kept ? 'removed' : 'kept   '} ${d.statement}  (uses read ${d.replacedBy}): fitness ${f4(d.reference)} -> ${f4(d.fitness)} (${delta >= 0 ? '+' : ''}${f4(delta)})${d.score ? `, seeds ${d.score.perSeed.map(f4).join(', ')}` : ''}`);
