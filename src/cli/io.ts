@@ -1,5 +1,6 @@
-/** Reading program files for the CLI, with one clear line per problem. */
-import { readFileSync, statSync } from 'node:fs';
+/** Reading program files and writing output files for the CLI, with one clear line per problem. */
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Program } from '../dsl/ast.ts';
 import { checkProgram, type CheckResult } from '../dsl/check.ts';
 import { DslError, formatDiagnostic, type Diagnostic } from '../dsl/errors.ts';
@@ -76,4 +77,24 @@ export function loadProgramFile(path: string): { program: Program; text: string 
   const program = parseOrFail(text, path);
   checkOrFail(program, path);
   return { program, text };
+}
+
+/** Fails unless `path` can be written: its folder exists and it is not a folder itself. */
+export function checkOutputPath(path: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) throw new CliError(`${path}: the folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new CliError(`${path}: ${dir} is not a folder`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new CliError(`${path}: is a folder, expected a file to write`);
+}
+
+/** Writes through a temporary file and a rename, so a failed write leaves no half-written output. */
+export function writeWhole(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new CliError(`${path}: cannot write: ${(e as Error).message}`);
+  }
 }

@@ -1,10 +1,10 @@
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { simplify } from '../../analysis/simplify.ts';
 import type { Program } from '../../dsl/ast.ts';
 import { EXPORT_FORMATS, exportProgram, isExportFormat } from '../../export/index.ts';
 import { CliError } from '../errors.ts';
+import { checkOutputPath, writeWhole } from '../io.ts';
 import { resolveProgramRef } from '../program-ref.ts';
 import { DB_OPTION_HELP } from '../store-access.ts';
 
@@ -22,26 +22,6 @@ export function labelOf(ref: string): string {
   if (/^\d+$/.test(ref)) return `program-${ref}`;
   const base = basename(ref, extname(ref));
   return /[A-Za-z0-9]/.test(base) ? base : 'discovered';
-}
-
-/** Fails unless `path` can be written: its folder exists and it is not a folder itself. */
-function checkOutputPath(path: string): void {
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir)) throw new CliError(`${path}: the folder ${dir} does not exist`);
-  if (!statSync(dir).isDirectory()) throw new CliError(`${path}: ${dir} is not a folder`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new CliError(`${path}: is a folder, expected a file to write`);
-}
-
-/** Writes through a temporary file and a rename, so a failed write leaves no half-written output. */
-function writeWhole(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new CliError(`${path}: cannot write: ${(e as Error).message}`);
-  }
 }
 
 interface ExportFlags {

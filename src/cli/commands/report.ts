@@ -1,18 +1,8 @@
-import { existsSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../../report/report.ts';
-import { CliError } from '../errors.ts';
+import { checkOutputPath, writeWhole } from '../io.ts';
 import { DB_OPTION_HELP, openForRead, resolveRun } from '../store-access.ts';
-
-/** Refuses an output path whose folder does not exist, before any work is done. */
-export function checkOutputPath(path: string): string {
-  const abs = resolve(path);
-  const dir = dirname(abs);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`${path}: folder ${dir} does not exist`);
-  if (existsSync(abs) && statSync(abs).isDirectory()) throw new CliError(`${path}: is a directory`);
-  return abs;
-}
 
 export function register(program: Command): void {
   program
@@ -26,12 +16,10 @@ export function register(program: Command): void {
       const store = openForRead(opts.db);
       try {
         const run = resolveRun(store, ref);
-        const out = checkOutputPath(opts.output ?? `results/report-${run.id}.html`);
+        const out = resolve(opts.output ?? `results/report-${run.id}.html`);
+        checkOutputPath(out);
         const { html, charts } = await buildReport(store, run.id);
-        // write then rename: a failure never leaves half a report behind
-        const tmp = `${out}.${process.pid}.tmp`;
-        writeFileSync(tmp, html);
-        renameSync(tmp, out);
+        writeWhole(out, html);
         console.log(`wrote ${out} (${charts.length} charts, ${(html.length / 1024).toFixed(0)} KiB)`);
       } finally {
         store.close();
