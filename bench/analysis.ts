@@ -12,7 +12,7 @@
  */
 import { analyze, simplify } from '../src/analysis/simplify.ts';
 import { structuralHash } from '../src/analysis/hash.ts';
-import { DEFAULT_PROBE_SEED, fingerprint, hashQuantised, probeReduced, SECOND_PROBE_SEED } from '../src/analysis/fingerprint.ts';
+import { countConflations, fingerprint } from '../src/analysis/fingerprint.ts';
 import { reduce } from '../src/analysis/pipeline.ts';
 import type { Program } from '../src/dsl/ast.ts';
 import { checkProgram } from '../src/dsl/check.ts';
@@ -76,45 +76,16 @@ rate('check + analyze (the search hot path)', (p) => (checkProgram(p).ok ? analy
 // Fingerprint collisions: structurally different programs with the same fingerprint, and how many
 // of those a second, independent probe set tells apart (different outputs beyond 1e-6 relative,
 // or different NaN/Inf positions).
-function differ(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return true;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
-    if (!Number.isFinite(x) || !Number.isFinite(y)) return true;
-    if (Math.abs(x - y) > 1e-6 * Math.max(Math.abs(x), Math.abs(y))) return true;
-  }
-  return false;
+function* collisionPrograms(): Generator<Program> {
+  const crng = new Rng(SEED + 1);
+  for (let i = 0; i < COLLISIONS; i++) yield randomProgram(crng, { length: 1 + crng.int(30) });
 }
-
-const crng = new Rng(SEED + 1);
-const groups = new Map<string, Map<string, Float64Array>>();
-let distinctHashes = 0;
-let sharing = 0;
-let falseCollisions = 0;
 const t0 = performance.now();
-for (let i = 0; i < COLLISIONS; i++) {
-  const r = reduce(randomProgram(crng, { length: 1 + crng.int(30) }));
-  const fp = hashQuantised(probeReduced(r, DEFAULT_PROBE_SEED));
-  let group = groups.get(fp);
-  if (!group) groups.set(fp, (group = new Map()));
-  if (group.has(r.hash)) continue;
-  distinctHashes++;
-  const second = probeReduced(r, SECOND_PROBE_SEED);
-  if (group.size === 0) {
-    group.set(r.hash, second);
-    continue;
-  }
-  sharing++;
-  const first = group.values().next().value as Float64Array;
-  if (differ(first, second)) falseCollisions++;
-  group.set(r.hash, first);
-}
+const { distinctHashes, fingerprints, sharing, conflated: falseCollisions } = countConflations(collisionPrograms());
 const seconds = (performance.now() - t0) / 1000;
 console.log(`\nfingerprint collisions on ${COLLISIONS} random programs of 1-30 statements (${seconds.toFixed(1)} s)`);
 console.log(`  distinct structural hashes:                           ${distinctHashes}`);
-console.log(`  distinct fingerprints:                                ${groups.size}`);
+console.log(`  distinct fingerprints:                                ${fingerprints}`);
 console.log(`  hashes sharing a fingerprint with another hash:       ${sharing}`);
 console.log(`  ... of which a second probe set tells apart:          ${falseCollisions} (${((100 * falseCollisions) / distinctHashes).toFixed(3)}% of distinct hashes)`);
 if (sink < 0) console.log(sink);

@@ -426,3 +426,65 @@ export function fingerprint(p: Program): string {
 export function fingerprintWithSeed(p: Program, seed: number): string {
   return fingerprintReduced(reduce(p), seed);
 }
+
+/**
+ * Share of positions where two probe outputs differ: beyond 1e-6 relative, or in where NaN and
+ * infinities stand. 1 when the lengths differ.
+ */
+export function differingFraction(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) return 1;
+  let differ = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
+    if (!Number.isFinite(x) || !Number.isFinite(y) || Math.abs(x - y) > 1e-6 * Math.max(Math.abs(x), Math.abs(y))) differ++;
+  }
+  return differ / a.length;
+}
+
+export interface ConflationCount {
+  /** Distinct structural hashes among the programs. */
+  readonly distinctHashes: number;
+  readonly fingerprints: number;
+  /** Hashes whose fingerprint an earlier, different hash already had. */
+  readonly sharing: number;
+  /** Of those, how many a second, independent probe tells apart from the first hash of the group. */
+  readonly conflated: number;
+  /** Largest share of second-probe positions that differ within a conflated pair. */
+  readonly worstFraction: number;
+}
+
+/**
+ * How often the fingerprint conflates programs that really differ: structurally different programs
+ * sharing a fingerprint whose outputs on SECOND_PROBE_SEED differ.
+ */
+export function countConflations(programs: Iterable<Program>): ConflationCount {
+  const groups = new Map<string, Map<string, Float64Array>>();
+  let distinctHashes = 0;
+  let sharing = 0;
+  let conflated = 0;
+  let worstFraction = 0;
+  for (const p of programs) {
+    const r = reduce(p);
+    const fp = hashQuantised(probeReduced(r, DEFAULT_PROBE_SEED));
+    let group = groups.get(fp);
+    if (!group) groups.set(fp, (group = new Map()));
+    if (group.has(r.hash)) continue;
+    distinctHashes++;
+    const second = probeReduced(r, SECOND_PROBE_SEED);
+    if (group.size === 0) {
+      group.set(r.hash, second);
+      continue;
+    }
+    sharing++;
+    const first = group.values().next().value as Float64Array;
+    const fraction = differingFraction(first, second);
+    if (fraction > 0) {
+      conflated++;
+      worstFraction = Math.max(worstFraction, fraction);
+    }
+    group.set(r.hash, first);
+  }
+  return { distinctHashes, fingerprints: groups.size, sharing, conflated, worstFraction };
+}

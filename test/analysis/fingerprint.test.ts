@@ -4,7 +4,7 @@
  * fingerprint while behaving differently on a second, independent probe set.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROBE_SEED, fingerprint, fingerprintWithSeed, hashQuantised, probeInputs, probeReduced, SECOND_PROBE_SEED } from '../../src/analysis/fingerprint.ts';
+import { countConflations, DEFAULT_PROBE_SEED, fingerprint, fingerprintWithSeed, hashQuantised, probeInputs, probeReduced, SECOND_PROBE_SEED } from '../../src/analysis/fingerprint.ts';
 import { simplify } from '../../src/analysis/simplify.ts';
 import { prepare, step } from '../../src/dsl/interpret.ts';
 import { reduce } from '../../src/analysis/pipeline.ts';
@@ -16,18 +16,6 @@ import { loadProgram, programText, shippedProgramNames } from './helpers.ts';
 const prog = (body: string, ret = 'u, m'): ReturnType<typeof parseProgram> => parseProgram(`def f(w, g, m, lr):\n${body}\n  return ${ret}\n`);
 
 /** Fraction of positions where the outputs differ beyond 1e-6 relative or in NaN/Inf pattern. */
-function differingFraction(a: Float64Array, b: Float64Array): number {
-  if (a.length !== b.length) return 1;
-  let differ = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
-    if (!Number.isFinite(x) || !Number.isFinite(y) || Math.abs(x - y) > 1e-6 * Math.max(Math.abs(x), Math.abs(y))) differ++;
-  }
-  return differ / a.length;
-}
-
 describe('fingerprint by hand', () => {
   it('x + x and 2 * x collide, and so do differently written equal programs', () => {
     expect(fingerprint(prog('  u = g + g'))).toBe(fingerprint(prog('  u = g * 2.0')));
@@ -95,32 +83,8 @@ describe('fingerprint collisions on 100,000 random programs', () => {
    */
   it('conflated programs are rare (< 0.5% of distinct hashes) and agree on most of a second probe', () => {
     const rng = new Rng(5150);
-    const groups = new Map<string, Map<string, Float64Array>>();
-    let distinct = 0;
-    let sharing = 0;
-    let falseCollisions = 0;
-    let worstFraction = 0;
-    for (let i = 0; i < 100_000; i++) {
-      const r = reduce(randomProgram(rng, { length: 1 + rng.int(30) }));
-      const fp = hashQuantised(probeReduced(r, DEFAULT_PROBE_SEED));
-      let group = groups.get(fp);
-      if (!group) groups.set(fp, (group = new Map()));
-      if (group.has(r.hash)) continue;
-      distinct++;
-      const second = probeReduced(r, SECOND_PROBE_SEED);
-      if (group.size === 0) {
-        group.set(r.hash, second);
-        continue;
-      }
-      sharing++;
-      const first = group.values().next().value as Float64Array;
-      const fraction = differingFraction(first, second);
-      if (fraction > 0) {
-        falseCollisions++;
-        worstFraction = Math.max(worstFraction, fraction);
-      }
-      group.set(r.hash, first);
-    }
+    const programs = Array.from({ length: 100_000 }, () => randomProgram(rng, { length: 1 + rng.int(30) }));
+    const { distinctHashes: distinct, sharing, conflated: falseCollisions, worstFraction } = countConflations(programs);
     expect(sharing).toBeGreaterThan(1000);
     expect(falseCollisions / distinct).toBeLessThan(0.005);
     expect(worstFraction).toBeLessThan(0.5);
