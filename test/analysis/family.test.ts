@@ -11,18 +11,18 @@ const lionBody = (lines: string): ReturnType<typeof parseProgram> => parseProgra
 /** Family and hyperparameters expected for each shipped file, read off the files by hand. */
 const SHIPPED: Record<string, { family: string; exact: boolean; hp: Record<string, number | string>; slot?: string }> = {
   adamw: { family: 'adamw', exact: true, hp: { b1: 0.9, b2: 0.999, weightDecay: 0.01, lrMultiplier: 0.001, epsilon: 1e-8 }, slot: 'm' },
-  lion: { family: 'lion', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 1, lrMultiplier: 0.0003, direction: 'sign' }, slot: 'm' },
-  'lion-huber': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 1, lrMultiplier: 0.0003, direction: 'unit_clip' }, slot: 'm' },
-  'lion-l2': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 1, lrMultiplier: 0.0003, direction: 'l2_normalize' }, slot: 'm' },
-  'lion-rel': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 1, lrMultiplier: 0.0003, direction: 'rel_sign' }, slot: 'm' },
-  'lion-tanh': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 1, lrMultiplier: 0.0003, direction: 'tanh' }, slot: 'm' },
-  'lion-thresh': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 1, lrMultiplier: 0.0003, direction: 'thresh_sign', threshold: 0.01 }, slot: 'm' },
+  lion: { family: 'lion', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 0.1, lrMultiplier: 0.0003, direction: 'sign' }, slot: 'm' },
+  'lion-huber': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 0.1, lrMultiplier: 0.0003, direction: 'unit_clip' }, slot: 'm' },
+  'lion-l2': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 0.1, lrMultiplier: 0.0003, direction: 'l2_normalize' }, slot: 'm' },
+  'lion-rel': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 0.1, lrMultiplier: 0.0003, direction: 'rel_sign' }, slot: 'm' },
+  'lion-tanh': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 0.1, lrMultiplier: 0.0003, direction: 'tanh' }, slot: 'm' },
+  'lion-thresh': { family: 'lion-k', exact: true, hp: { b1: 0.9, b2: 0.99, weightDecay: 0.1, lrMultiplier: 0.0003, direction: 'thresh_sign', threshold: 0.01 }, slot: 'm' },
   'lion-coupled': { family: 'unknown', exact: false, hp: { b1: 0.9, b2: 0.99, lrMultiplier: 0.0003, direction: 'sign' } },
   momentum: { family: 'momentum', exact: true, hp: { b1: 0.9, b2: 0.9, weightDecay: 0.0001, lrMultiplier: 0.1, direction: 'identity' }, slot: 'm' },
   'paper-discovered': { family: 'lion', exact: false, hp: { b1: 0.899, b2: 0.899 * 1.109, weightDecay: 0.4602, lrMultiplier: 0.0002, direction: 'sign' }, slot: 'v' },
   sgd: { family: 'sgd', exact: true, hp: { weightDecay: 0.0001, lrMultiplier: 0.1, direction: 'identity' } },
-  signsgd: { family: 'signsgd', exact: true, hp: { weightDecay: 1, lrMultiplier: 0.0003, direction: 'sign' } },
-  signum: { family: 'signum', exact: true, hp: { b1: 0.9, b2: 0.9, weightDecay: 1, lrMultiplier: 0.0003, direction: 'sign' }, slot: 'm' },
+  signsgd: { family: 'signsgd', exact: true, hp: { weightDecay: 0.1, lrMultiplier: 0.0003, direction: 'sign' } },
+  signum: { family: 'signum', exact: true, hp: { b1: 0.9, b2: 0.9, weightDecay: 0.1, lrMultiplier: 0.0003, direction: 'sign' }, slot: 'm' },
 };
 
 function expectHyperparameters(f: FamilyReading, hp: Record<string, number | string>): void {

@@ -28,7 +28,7 @@ function lionWith(beta1: number, beta2: number, wd: number): string {
   // markers first, so that a value written in never matches a later search
   t = replaceOnce(t, 'interp(g, m, 0.9)', 'interp(g, m, @beta1@)');
   t = replaceOnce(t, 'interp(g, m, 0.99)', 'interp(g, m, @beta2@)');
-  t = replaceOnce(t, 'w * 1.0', 'w * @wd@');
+  t = replaceOnce(t, 'w * 0.1', 'w * @wd@');
   t = replaceOnce(t, 'lr * 0.0003', 'lr * 1');
   return t.replace('@beta1@', String(beta1)).replace('@beta2@', String(beta2)).replace('@wd@', String(wd));
 }
@@ -155,14 +155,14 @@ describe('the momentum family equals hand-written steps', () => {
       m[i] = 0.1 * (g[i] as number) + 0.9 * (m[i] as number);
       w[i] = x - ((m[i] as number) + 0.0001 * x) * lr * 0.1;
     })],
-    ['signsgd', (w, g, _m, lr) => w.forEach((x, i) => (w[i] = x - (sign(g[i] as number) + x) * lr * 0.0003))],
+    ['signsgd', (w, g, _m, lr) => w.forEach((x, i) => (w[i] = x - (sign(g[i] as number) + 0.1 * x) * lr * 0.0003))],
     ['signum', (w, g, m, lr) => w.forEach((x, i) => {
       m[i] = 0.1 * (g[i] as number) + 0.9 * (m[i] as number);
-      w[i] = x - (sign(m[i] as number) + x) * lr * 0.0003;
+      w[i] = x - (sign(m[i] as number) + 0.1 * x) * lr * 0.0003;
     })],
     ['lion', (w, g, m, lr) => w.forEach((x, i) => {
       const c = 0.1 * (g[i] as number) + 0.9 * (m[i] as number);
-      w[i] = x - (sign(c) + x) * lr * 0.0003;
+      w[i] = x - (sign(c) + 0.1 * x) * lr * 0.0003;
       m[i] = 0.01 * (g[i] as number) + 0.99 * (m[i] as number);
     })],
   ];

@@ -19,8 +19,8 @@ describe('optsearch analyze', () => {
     const r = cli('analyze', 'search-spaces/programs/lion.prog');
     expect(r.code).toBe(0);
     expect(r.out).toContain('K(y) = ||y||_1, grad K = sign(y) (op sign)');
-    expect(r.out).toContain('with lambda = 1 read from the program: minimize f(w) subject to |w_i| <= 1/lambda = 1 for every i');
-    expect(r.out).toMatch(/\[met\] lr\*lambda <= 1: .*eta\*lambda = 0\.0003/);
+    expect(r.out).toContain('with lambda = 0.1 read from the program: minimize f(w) subject to |w_i| <= 1/lambda = 10 for every i');
+    expect(r.out).toMatch(/\[met\] lr\*lambda <= 1: .*eta\*lambda = 0\.00003/);
     expect(r.out).toMatch(/PASS feasible-set invariance \(box\)/);
     expect(r.out).toContain('6 passed, 0 failed, 1 not applicable');
     expect(r.out).not.toContain('FAIL');

@@ -216,7 +216,7 @@ describe.each(['cpu', 'wasm'] as const)('compiled AdamW and Lion against hand-wr
         ? compileProgram(tf, parseProgram(prog(which)), params)
         : which === 'adamw'
           ? handAdamW(tf, params)
-          : handLion(tf, params, 0.0003, 1.0, backend === 'wasm');
+          : handLion(tf, params, 0.0003, 0.1, backend === 'wasm');
     const losses: number[] = [];
     for (let t = 0; t < 100; t++) {
       const { value, grads } = tf.variableGrads(() => task.batchLoss(t) as Scalar, params);
