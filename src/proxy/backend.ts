@@ -12,10 +12,19 @@ import { dirname, join } from 'node:path';
 // and a dynamic import() of a .ts file fails inside tsx-loaded piscina workers.
 import * as webgpu from './webgpu.ts';
 
-export type BackendName = 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu';
+export type BackendName = 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu' | 'reference';
 export type Tf = typeof import('@tensorflow/tfjs');
 
-export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu'];
+export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu', 'reference'];
+
+/**
+ * 'reference' is not a tfjs backend: jobs that name it train in the Float64 reference interpreter
+ * (src/proxy/reference.ts), for closed-form-gradient tasks only. 'auto' never picks it.
+ */
+export const REFERENCE_BACKEND = 'reference';
+/** The --backend values, for help texts and messages. */
+export const BACKEND_CHOICES = 'auto, gpu, webgpu, webgpu-software, node, wasm, cpu or reference';
+export const REFERENCE_DESCRIPTION = 'Float64 reference interpreter, no tfjs (closed-form-gradient tasks: quadratic)';
 
 export interface BackendHandle {
   tf: Tf;
@@ -108,6 +117,8 @@ async function tryBackend(name: BackendName): Promise<string> {
         return await tryWasm();
       case 'cpu':
         return await tryCpu();
+      case 'reference':
+        throw new BackendUnavailableError('the reference backend is the Float64 interpreter, not a tfjs backend; jobs that name it do not start tfjs');
     }
   } catch (e) {
     const m = e instanceof BackendUnavailableError ? e.message : `${name} backend failed: ${message(e)}`;
@@ -190,6 +201,7 @@ export async function listBackends(): Promise<{ backends: BackendAvailability[];
       out.push({ name, available: false, reason: message(e) });
     }
   }
+  out.push({ name: 'reference', available: true, description: REFERENCE_DESCRIPTION });
   const ok = new Set(out.filter((b) => b.available).map((b) => b.name));
   const auto = AUTO_ORDER.find((b) => ok.has(b) && (b !== 'webgpu' || webgpu.hardwareGpuLikely()));
   // tryWasm/tryCpu switched the process's backend; forget it so initBackend starts clean.

@@ -4,6 +4,7 @@
  */
 import { initBackend } from './backend.ts';
 import { atFidelity, loadTaskSpec } from './tasks/index.ts';
+import { trainReference } from './reference.ts';
 import { trainProgram } from './train.ts';
 import type { EvalJob, TaskSpec, TrainResult } from './types.ts';
 
@@ -50,6 +51,9 @@ export async function runEvalJob(job: EvalJob): Promise<TrainResult> {
     if (typeof job.programText !== 'string') return failedResult(job, 'job.programText must be a string');
     if (!Number.isInteger(job.seed)) return failedResult(job, 'job.seed must be an integer');
     const spec = atFidelity(resolveJobSpec(job), job.fidelity);
+    if (job.backend === 'reference') {
+      return trainReference({ program: job.programText, spec, fidelity: job.fidelity, seed: job.seed, baseline: job.baseline, timeLimitSeconds: job.timeLimitSeconds });
+    }
     const handle = await initBackend(job.backend ?? 'auto');
     return await trainProgram({
       tf: handle.tf,

@@ -95,6 +95,31 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /** Gamma(shape, 1) by Marsaglia and Tsang's method (shape > 0). */
+  gamma(shape: number): number {
+    if (!(shape > 0) || !Number.isFinite(shape)) throw new RangeError(`Rng.gamma needs a finite shape > 0, got ${shape}`);
+    if (shape < 1) {
+      let u = 0;
+      while (u === 0) u = this.next();
+      return this.gamma(shape + 1) * Math.pow(u, 1 / shape);
+    }
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const x = this.normal();
+      const v = (1 + c * x) ** 3;
+      if (v <= 0) continue;
+      const u = this.next();
+      if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+    }
+  }
+
+  /** Student's t with df degrees of freedom (heavy-tailed for small df; infinite variance for df <= 2). */
+  studentT(df: number): number {
+    const z = this.normal();
+    return z / Math.sqrt((2 * this.gamma(df / 2)) / df);
+  }
+
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new RangeError('Rng.pick on an empty list');
     return items[this.int(items.length)] as T;

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { createEvaluationPool } from '../../pool/pool.ts';
-import { BackendUnavailableError, initBackend, isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { BackendUnavailableError, initBackend, BACKEND_CHOICES, isBackendName, type BackendName } from '../../proxy/backend.ts';
 import { BaselineCache, defaultBaselineProgram, evaluateScored, type ScoredResult } from '../../proxy/fitness.ts';
 import { runEvalJob } from '../../proxy/job.ts';
 import { isFidelity, resolveTaskList, TaskError } from '../../proxy/tasks/index.ts';
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--tasks <list>', 'comma-separated task names or suites', 'default')
     .option('--fidelity <n>', 'task variant: 1, 10 or 100', '1')
     .option('--seed <n>', "evaluation seed (default: each task's own)")
-    .option('--backend <name>', 'auto, gpu, webgpu, webgpu-software, node, wasm or cpu', 'auto')
+    .option('--backend <name>', BACKEND_CHOICES, 'auto')
     .option('--workers <n>', 'parallel workers (0 = run in this process; default: cores)')
     .option('--baseline <file>', 'baseline program (default: search-spaces/programs/adamw.prog)')
     .option('--json', 'print the results as JSON')
@@ -57,13 +57,13 @@ export function register(program: Command): void {
       if (!isFidelity(fidelity)) throw new CliError(`--fidelity must be 1, 10 or 100, got '${opts.fidelity}'`);
       const seed = opts.seed === undefined ? undefined : intOption(opts.seed, 'seed', 0);
       if (opts.backend !== 'auto' && !isBackendName(opts.backend)) {
-        throw new CliError(`--backend must be auto, gpu, webgpu, webgpu-software, node, wasm or cpu, got '${opts.backend}'`);
+        throw new CliError(`--backend must be ${BACKEND_CHOICES}, got '${opts.backend}'`);
       }
       const backend = opts.backend as BackendName | 'auto';
       const jobsCount = specs.length * (programs.length + 1);
       const workers = opts.workers === undefined ? Math.min(availableParallelism(), jobsCount) : intOption(opts.workers, 'workers', 0);
       // Fail fast, in one line, when a forced backend cannot start here.
-      if (backend !== 'auto') {
+      if (backend !== 'auto' && backend !== 'reference') {
         try {
           await initBackend(backend);
         } catch (e) {

@@ -7,7 +7,7 @@ import { runLionReplay, type ReplayReport } from '../../replay/lion.ts';
 import { SpaceError } from '../../search/space.ts';
 import { TaskError } from '../../proxy/tasks/index.ts';
 import { CliError } from '../errors.ts';
-import { isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../proxy/backend.ts';
 import { openForWrite } from '../store-access.ts';
 import { progressLine } from './search.ts';
 
@@ -58,7 +58,7 @@ export function register(program: Command): void {
         const list = Object.entries(REPLAYS).map(([k, v]) => `${k} (${v})`).join('; ');
         throw new CliError(`unknown replay '${name}'; the replays that exist: ${list}`);
       }
-      if (opts.backend !== 'auto' && !isBackendName(opts.backend)) throw new CliError(`--backend must be auto, gpu, webgpu, webgpu-software, node, wasm or cpu, got '${opts.backend}'`);
+      if (opts.backend !== 'auto' && !isBackendName(opts.backend)) throw new CliError(`--backend must be ${BACKEND_CHOICES}, got '${opts.backend}'`);
       const budget = positiveInt('budget', opts.budget);
       const workers = positiveInt('workers', opts.workers);
       if (!/^\d+$/.test(opts.seed)) throw new CliError(`--seed must be a non-negative integer, got '${opts.seed}'`);

@@ -5,7 +5,7 @@ import { simplify, type SimplifyStep } from '../../analysis/simplify.ts';
 import { printProgram } from '../../dsl/print.ts';
 import { loadProgramFile } from '../io.ts';
 import { createEvaluationPool } from '../../pool/pool.ts';
-import { isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../proxy/backend.ts';
 import { isFidelity, resolveTaskList, TaskError } from '../../proxy/tasks/index.ts';
 import type { Fidelity, TaskSpec } from '../../proxy/types.ts';
 import { ablateOnSuite } from '../../replay/ablation.ts';
@@ -47,7 +47,7 @@ export async function ablateCommand(file: string, opts: AblateCliOptions): Promi
     tolerance = Number(opts.tolerance);
     if (!Number.isFinite(tolerance) || tolerance < 0) throw new CliError(`--tolerance must be a non-negative number, got '${opts.tolerance}'`);
   }
-  if (opts.backend !== 'auto' && !isBackendName(opts.backend)) throw new CliError(`--backend must be auto, gpu, webgpu, webgpu-software, node, wasm or cpu, got '${opts.backend}'`);
+  if (opts.backend !== 'auto' && !isBackendName(opts.backend)) throw new CliError(`--backend must be ${BACKEND_CHOICES}, got '${opts.backend}'`);
   const fidelity = Number(opts.fidelity);
   if (!isFidelity(fidelity)) throw new CliError(`--fidelity must be 1, 10 or 100, got '${opts.fidelity}'`);
   const lrMultipliers = opts.lrMultipliers.split(',').map((x) => Number(x.trim()));
