@@ -1,22 +1,202 @@
 /**
  * The reference trainer: a program trains a task in the Float64 reference interpreter instead of
- * tfjs. Only for tasks whose gradient has a closed form (the quadratic kind), where a step costs a
- * few microseconds instead of tfjs's per-op overhead, so a search can train tens of thousands of
- * programs on a laptop. Same contract as trainProgram: same random draws in the same order (start
- * point, then the noise of each step), same schedule, hurdles and TrainResult; it never throws.
- * Results agree with the tfjs backends up to float32 rounding (a test compares them).
+ * tfjs, with the gradient written out by hand: the quadratic kind (closed form) and the classifier
+ * kind (softmax regression or a relu MLP, backpropagation in plain loops). On these small models a
+ * step costs microseconds where tfjs spends about a millisecond in per-op overhead, so a search can
+ * train tens of thousands of programs on a laptop. Same contract as trainProgram: the same random
+ * draws in the same order (initial weights, then each step's noise or minibatch), the same
+ * schedule, hurdles and TrainResult; it never throws. Results agree with the tfjs backends up to
+ * float32 rounding (a test compares them).
  */
 import type { Program } from '../dsl/ast.ts';
 import { applyUpdate, prepare, step } from '../dsl/interpret.ts';
-import { makeLayout } from '../dsl/ops.ts';
+import { makeLayout, type Layout } from '../dsl/ops.ts';
 import { parseProgram } from '../dsl/parse.ts';
 import { Rng } from '../util/rng.ts';
+import { gatherRows, loadDataset, splitIndices } from './data.ts';
+import { datasetParam } from './tasks/classifier.ts';
+import { glorot, num, numList } from './tasks/common.ts';
 import { noiseDraw, quadraticProblem } from './tasks/quadratic.ts';
 import { checkpointStepOf, scheduleValue } from './train.ts';
 import type { BaselineReference, EvalStatus, TaskKind, TaskSpec, TrainResult } from './types.ts';
 
 /** Task kinds the reference trainer can run. */
-export const REFERENCE_KINDS: readonly TaskKind[] = ['quadratic'];
+export const REFERENCE_KINDS: readonly TaskKind[] = ['quadratic', 'classifier'];
+
+/** A task as the reference trainer sees it: flat Float64 weights and a hand-written gradient. */
+interface ReferenceTask {
+  readonly layout: Layout;
+  readonly w0: Float64Array;
+  /** Gradient and training loss of the next step at w (draws that step's noise or minibatch). */
+  gradient(w: Float64Array): { g: Float64Array; loss: number };
+  evaluate(w: Float64Array): { loss: number; metric: number };
+}
+
+function quadraticTask(spec: TaskSpec, seed: number): ReferenceTask {
+  const q = quadraticProblem(spec);
+  const { d, a, c, target, noise, noiseTail } = q;
+  const rng = new Rng(seed);
+  const w0 = Float64Array.from({ length: d }, () => q.startScale * rng.normal());
+  const r = new Float64Array(d);
+  const ar = new Float64Array(d);
+  /** f(w) = 0.5 r^T A r with r = w - c; leaves A r in ar. */
+  const objective = (x: Float64Array): number => {
+    for (let i = 0; i < d; i++) r[i] = (x[i] as number) - (c[i] as number);
+    let f = 0;
+    for (let i = 0; i < d; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (a[i * d + j] as number) * (r[j] as number);
+      ar[i] = s;
+      f += (r[i] as number) * s;
+    }
+    return 0.5 * f;
+  };
+  return {
+    layout: makeLayout([d]),
+    w0,
+    gradient(w) {
+      let loss = objective(w);
+      const g = new Float64Array(d);
+      for (let i = 0; i < d; i++) {
+        const xi = noise * noiseDraw(rng, noiseTail);
+        g[i] = (ar[i] as number) + xi;
+        loss += xi * (w[i] as number);
+      }
+      return { g, loss };
+    },
+    evaluate(x) {
+      const loss = objective(x);
+      let m = 0;
+      for (let i = 0; i < d; i++) m = Math.max(m, Math.abs((x[i] as number) - (target[i] as number)));
+      return { loss, metric: Number.isNaN(loss) ? NaN : m };
+    },
+  };
+}
+
+/**
+ * Softmax regression or a relu MLP on a table, as buildClassifier: weights [W1, b1, W2, b2, ...]
+ * (W row-major fan-in x fan-out, Glorot-uniform from the seed, biases zero), minibatches drawn with
+ * replacement from the training rows, held-out loss = validation cross-entropy, metric = accuracy.
+ */
+function classifierTask(spec: TaskSpec, seed: number): ReferenceTask {
+  const ds = loadDataset(datasetParam(spec));
+  const split = splitIndices(ds.n, num(spec, 'validationFraction', 0.2), num(spec, 'splitSeed', 0));
+  const trainRows = spec.params.trainRows === undefined ? split.train : split.train.subarray(0, num(spec, 'trainRows'));
+  const val = gatherRows(ds, split.validation);
+  const rng = new Rng(seed);
+  const hidden = spec.params.hidden === undefined || (spec.params.hidden as number[]).length === 0 ? [] : numList(spec, 'hidden', []);
+  const sizes = [ds.features, ...hidden, ds.classes];
+  const layers = sizes.length - 1;
+  const leaves: number[] = [];
+  const init: number[] = [];
+  for (let l = 0; l < layers; l++) {
+    const fanIn = sizes[l] as number;
+    const fanOut = sizes[l + 1] as number;
+    leaves.push(fanIn * fanOut, fanOut);
+    init.push(...glorot(rng, fanIn, fanOut), ...new Array<number>(fanOut).fill(0));
+  }
+  const layout = makeLayout(leaves);
+  const offsets = layout.offsets;
+  const classes = ds.classes;
+  /** Activations of every layer for n rows: acts[0] = x, acts[layers] = logits. */
+  const forward = (w: Float64Array, x: Float32Array, n: number): Float64Array[] => {
+    const acts: Float64Array[] = [Float64Array.from(x)];
+    for (let l = 0; l < layers; l++) {
+      const a = sizes[l] as number;
+      const b = sizes[l + 1] as number;
+      const wOff = offsets[2 * l] as number;
+      const bOff = offsets[2 * l + 1] as number;
+      const inp = acts[l] as Float64Array;
+      const out = new Float64Array(n * b);
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < b; k++) out[i * b + k] = w[bOff + k] as number;
+        for (let j = 0; j < a; j++) {
+          const v = inp[i * a + j] as number;
+          if (v === 0) continue;
+          const row = wOff + j * b;
+          for (let k = 0; k < b; k++) out[i * b + k] = (out[i * b + k] as number) + v * (w[row + k] as number);
+        }
+      }
+      if (l + 1 < layers) for (let i = 0; i < out.length; i++) if (!((out[i] as number) > 0)) out[i] = 0;
+      acts.push(out);
+    }
+    return acts;
+  };
+  /** Mean cross-entropy of logits against labels; with probs given, also leaves softmax(logits) there. */
+  const crossEntropy = (logits: Float64Array, y: Int32Array, n: number, probs?: Float64Array): number => {
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      let max = -Infinity;
+      for (let k = 0; k < classes; k++) max = Math.max(max, logits[i * classes + k] as number);
+      let sum = 0;
+      for (let k = 0; k < classes; k++) sum += Math.exp((logits[i * classes + k] as number) - max);
+      total += max + Math.log(sum) - (logits[i * classes + (y[i] as number)] as number);
+      if (probs) for (let k = 0; k < classes; k++) probs[i * classes + k] = Math.exp((logits[i * classes + k] as number) - max) / sum;
+    }
+    return total / n;
+  };
+  const batch = spec.batchSize;
+  return {
+    layout,
+    w0: Float64Array.from(init),
+    gradient(w) {
+      const rows = Int32Array.from({ length: batch }, () => trainRows[rng.int(trainRows.length)] as number);
+      const b = gatherRows(ds, rows);
+      const acts = forward(w, b.x, batch);
+      const probs = new Float64Array(batch * classes);
+      const loss = crossEntropy(acts[layers] as Float64Array, b.y, batch, probs);
+      // d loss / d logits = (softmax - onehot) / n
+      let delta = probs;
+      for (let i = 0; i < batch; i++) {
+        const at = i * classes + (b.y[i] as number);
+        delta[at] = (delta[at] as number) - 1;
+      }
+      for (let i = 0; i < delta.length; i++) delta[i] = (delta[i] as number) / batch;
+      const g = new Float64Array(w.length);
+      for (let l = layers - 1; l >= 0; l--) {
+        const a = sizes[l] as number;
+        const o = sizes[l + 1] as number;
+        const wOff = offsets[2 * l] as number;
+        const bOff = offsets[2 * l + 1] as number;
+        const inp = acts[l] as Float64Array;
+        for (let i = 0; i < batch; i++) {
+          for (let k = 0; k < o; k++) {
+            const dk = delta[i * o + k] as number;
+            if (dk === 0) continue;
+            g[bOff + k] = (g[bOff + k] as number) + dk;
+            for (let j = 0; j < a; j++) g[wOff + j * o + k] = (g[wOff + j * o + k] as number) + (inp[i * a + j] as number) * dk;
+          }
+        }
+        if (l === 0) break;
+        // back through W, then through the relu that made this layer's input
+        const prev = new Float64Array(batch * a);
+        for (let i = 0; i < batch; i++) {
+          for (let j = 0; j < a; j++) {
+            if (!((inp[i * a + j] as number) > 0)) continue;
+            let s = 0;
+            for (let k = 0; k < o; k++) s += (delta[i * o + k] as number) * (w[wOff + j * o + k] as number);
+            prev[i * a + j] = s;
+          }
+        }
+        delta = prev;
+      }
+      return { g, loss };
+    },
+    evaluate(w) {
+      const n = split.validation.length;
+      const logits = forward(w, val.x, n)[layers] as Float64Array;
+      const loss = crossEntropy(logits, val.y, n);
+      let correct = 0;
+      for (let i = 0; i < n; i++) {
+        // the first maximum, as tf.argMax
+        let best = 0;
+        for (let k = 1; k < classes; k++) if ((logits[i * classes + k] as number) > (logits[i * classes + best] as number)) best = k;
+        if (best === val.y[i]) correct++;
+      }
+      return { loss, metric: correct / n };
+    },
+  };
+}
 
 export interface ReferenceTrainOptions {
   readonly program: Program | string;
@@ -50,48 +230,20 @@ export function trainReference(opts: ReferenceTrainOptions): TrainResult {
   };
   try {
     if (!REFERENCE_KINDS.includes(spec.kind)) {
-      throw new Error(`the reference backend trains only tasks with a closed-form gradient (kind ${REFERENCE_KINDS.join(', ')}); ${spec.name} is ${spec.kind}`);
+      throw new Error(`the reference backend trains only the task kinds whose gradient it writes out (${REFERENCE_KINDS.join(', ')}); ${spec.name} is ${spec.kind}`);
     }
     const program = typeof opts.program === 'string' ? parseProgram(opts.program) : opts.program;
     const prep = prepare(program);
-    const q = quadraticProblem(spec);
-    const { d, a, c, target, noise, noiseTail } = q;
-    const layout = makeLayout([d]);
-    const rng = new Rng(seed);
-    let w: Float64Array = Float64Array.from({ length: d }, () => q.startScale * rng.normal());
-    const r = new Float64Array(d);
-    const ar = new Float64Array(d);
-    /** f(w) = 0.5 r^T A r with r = w - c; leaves r and A r in the scratch arrays. */
-    const objective = (x: Float64Array): number => {
-      for (let i = 0; i < d; i++) r[i] = (x[i] as number) - (c[i] as number);
-      let f = 0;
-      for (let i = 0; i < d; i++) {
-        let s = 0;
-        for (let j = 0; j < d; j++) s += (a[i * d + j] as number) * (r[j] as number);
-        ar[i] = s;
-        f += (r[i] as number) * s;
-      }
-      return 0.5 * f;
-    };
-    const evaluate = (x: Float64Array): { loss: number; metric: number } => {
-      const loss = objective(x);
-      let m = 0;
-      for (let i = 0; i < d; i++) m = Math.max(m, Math.abs((x[i] as number) - (target[i] as number)));
-      return { loss, metric: Number.isNaN(loss) ? NaN : m };
-    };
-    let state: readonly Float64Array[] = Array.from({ length: prep.slotCount }, () => new Float64Array(d));
+    const task = spec.kind === 'quadratic' ? quadraticTask(spec, seed) : classifierTask(spec, seed);
+    const { layout, evaluate } = task;
+    let w: Float64Array = task.w0;
+    let state: readonly Float64Array[] = Array.from({ length: prep.slotCount }, () => new Float64Array(layout.total));
     initialLoss = evaluate(w).loss;
     const every = Math.max(1, Math.floor(spec.steps / (spec.curvePoints ?? 10)));
     let firstTrainLoss: number | undefined;
     for (let t = 0; t < spec.steps; t++) {
       const lr = scheduleValue(t, spec.steps, spec.warmupFraction);
-      let loss = objective(w);
-      const g = new Float64Array(d);
-      for (let i = 0; i < d; i++) {
-        const xi = noise * noiseDraw(rng, noiseTail);
-        g[i] = (ar[i] as number) + xi;
-        loss += xi * (w[i] as number);
-      }
+      const { g, loss } = task.gradient(w);
       const out = step(prep, { w, g, state, lr }, layout);
       w = applyUpdate(w, out.update);
       state = out.state;

@@ -48,6 +48,8 @@ describe('reference trainer against tfjs cpu', () => {
     ['quadratic (64-dim, rotated)', () => loadTaskSpec('quadratic')],
     ['heavy-tailed noise (Student-t, 2 degrees of freedom)', () => variant('noisy-quadratic-16', { noiseTail: 2 })],
     ['box-quadratic', () => loadTaskSpec('box-quadratic')],
+    ['logreg-cancer (softmax regression)', () => loadTaskSpec('logreg-cancer')],
+    ['digits-mlp (relu MLP 64-32-10, 100 steps)', () => ({ ...loadTaskSpec('digits-mlp'), steps: 100 })],
   ];
   for (const [taskLabel, specOf] of tasks) {
     for (const [label, text] of programs) {
@@ -93,10 +95,10 @@ describe('reference trainer against tfjs cpu', () => {
 });
 
 describe('reference trainer refusals', () => {
-  it('a task without a closed-form gradient is a failed result naming the kinds it trains', () => {
-    const r = trainReference({ program: prog('adamw'), spec: loadTaskSpec('digits-mlp'), fidelity: 1, seed: 0 });
+  it('a task kind without a hand-written gradient is a failed result naming the kinds it trains', () => {
+    const r = trainReference({ program: prog('adamw'), spec: loadTaskSpec('digits-conv'), fidelity: 1, seed: 0 });
     expect(r.status).toBe('failed');
-    expect(r.reason).toMatch(/closed-form gradient.*quadratic.*digits-mlp is classifier/);
+    expect(r.reason).toMatch(/quadratic, classifier.*digits-conv is convnet/);
   });
 
   it('a bad program is a failed result with the parser message', () => {
