@@ -1,11 +1,12 @@
 /**
- * The three reference optimizers of the replay's proxy comparison, as programs with their constants
- * filled in: AdamW, signum (sign of one momentum, the paper's ablation) and Lion proper (two
- * interpolation constants). Text is built from numbers printed by formatNumber, then parsed.
+ * The reference optimizers of the replay's proxy comparison, as programs with their constants filled
+ * in: AdamW, signum (sign of one momentum, the paper's ablation), Lion proper (two interpolation
+ * constants) and plain SGD (what a search drifts to when a proxy rewards it). Text is built from
+ * numbers printed by formatNumber, then parsed.
  */
 import { formatNumber } from '../dsl/print.ts';
 
-export type MethodName = 'adamw' | 'signum' | 'lion';
+export type MethodName = 'adamw' | 'signum' | 'lion' | 'sgd';
 
 export interface MethodConfig {
   readonly method: MethodName;
@@ -55,10 +56,23 @@ export function lionText(lr: number, wd: number, b1 = 0.9, b2 = 0.99): string {
 `;
 }
 
+export function sgdText(lr: number, wd: number): string {
+  return `def train(w, g, m, v, lr):
+  wd = w * ${n(wd)}
+  update = g + wd
+  lr = lr * ${n(lr)}
+  update = update * lr
+  return update, m, v
+`;
+}
+
+/** SGD's lr constants are this many times the grid's (sgd.prog's 0.1 against adamw.prog's 0.001). */
+export const SGD_LR_FACTOR = 100;
+
 /** The grid of bench/proxy-study.ts and of the replay's proxy comparison. */
 export const STUDY_GRID = { lrs: [0.01, 0.003, 0.001, 0.0003], wds: [0.01, 0.1, 1] } as const;
 
-/** The same lr x weight-decay grid for every method; Lion also tries two beta pairs. */
+/** The same lr x weight-decay grid for every method (SGD's lrs scaled by SGD_LR_FACTOR); Lion also tries two beta pairs. */
 export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly number[]; lionBetas?: readonly (readonly [number, number])[] }): MethodConfig[] {
   const betas = grid.lionBetas ?? [
     [0.9, 0.99],
@@ -70,6 +84,8 @@ export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly num
       out.push({ method: 'adamw', label: `lr ${n(lr)}, wd ${n(wd)}`, text: adamwText(lr, wd) });
       out.push({ method: 'signum', label: `beta 0.9, lr ${n(lr)}, wd ${n(wd)}`, text: signumText(lr, wd) });
       for (const [b1, b2] of betas) out.push({ method: 'lion', label: `b1 ${n(b1)}, b2 ${n(b2)}, lr ${n(lr)}, wd ${n(wd)}`, text: lionText(lr, wd, b1, b2) });
+      const sgdLr = lr * SGD_LR_FACTOR;
+      out.push({ method: 'sgd', label: `lr ${n(sgdLr)}, wd ${n(wd)}`, text: sgdText(sgdLr, wd) });
     }
   }
   return out;

@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option('--db <path>', 'SQLite database for the two searches (default: a new results/replay-lion-<time>.sqlite, so no stored evaluation is reused)')
     .option('--stages <list>', 'stages to run: simplify,search,fixpoint', 'simplify,search,fixpoint')
     .option('--tolerance <t>', "ablation tolerance (default: the standard error over seeds of the start program's fitness)")
-    .option('--backend <name>', 'tfjs backend for every evaluation (cpu: at least as fast as wasm on the replay\'s 16-dimensional proxy, see docs/replay.md)', 'cpu')
+    .option('--backend <name>', `training backend for every evaluation: ${BACKEND_CHOICES} (reference: the Float64 interpreter, which trains the replay's quadratic proxy without tfjs)`, 'reference')
     .option('--no-proxy-check', 'skip the AdamW / signum / Lion comparison on the proxy')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExamples:\n  $ optsearch replay lion --budget 300 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n')
