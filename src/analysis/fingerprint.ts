@@ -7,13 +7,25 @@
  * by the cache; x + x and 2 * x collide, as they should.
  *
  * The probe is PROBE_CONFIGS small independent "models", each with two leaves of two weights (so
- * per-leaf and global reductions differ) and its own magnitude band; a reduction never mixes two
+ * per-leaf and global reductions differ). A fixed schedule gives every configuration a magnitude
+ * kind and a sign mode for w and for g (see SCHEDULE) and an lr band, so each probe set visits the
+ * same regions of input space: all-positive and all-negative configurations (an l2_normalize or a
+ * dot turns one bad element into a NaN for the whole configuration), values just around 1 (where
+ * the arc functions' domains end), w far above or below g. A reduction never mixes two
  * configurations, so a NaN in one does not poison the others. All configurations are evaluated in
  * one pass: element-wise ops run once over the concatenated elements, Scalars hold one value per
  * configuration, and reductions run per configuration through the interpreter's applyOp.
  * A scalar update counts as that scalar broadcast over the weights (the caller applies w - update
  * either way). Only the update and the live state slots are probed: a dead slot's returned value
  * cannot change any later update.
+ *
+ * Two additions catch programs that agree on the probe points but not between them:
+ * - thresh_sign's cut (its threshold, per step and configuration) is hashed with the outputs, since
+ *   two thresholds with no probe value between them give equal outputs (see recordCut);
+ * - when the outputs take at most FEW_VALUES distinct finite values (all NaN, a constant, a sign
+ *   pattern: the behaviours that many different programs share) the program is probed again on
+ *   EXTENSION_SETS more probe sets. The decision depends on the quantised outputs only, so programs
+ *   with equal outputs are probed alike and equal programs still collide.
  */
 import type { Program } from '../dsl/ast.ts';
 import { applyOp } from '../dsl/interpret.ts';
@@ -24,11 +36,45 @@ import { CONST, INPUT, OP, OP_SPECS, TENSOR } from './graph.ts';
 import { reduce, type Reduced } from './pipeline.ts';
 
 export const DEFAULT_PROBE_SEED = 0x5eed;
-/** A second, independent probe set (for measuring fingerprint collisions). */
+/**
+ * A second, independent probe set for measuring fingerprint collisions: the fingerprint never
+ * probes it (neither as its own seed nor as an extension set; checked below).
+ */
 export const SECOND_PROBE_SEED = 0xbeef17;
 
+/**
+ * Magnitude bands (log10 |x|) a configuration draws a tensor from. They tile 1e-7 .. 1e3, with
+ * extra resolution around 1, where the domains of arcsin, arccos, arctanh, arccosh, unit_clip and
+ * the sign of log change. WIDE draws every element from its own magnitude, so a configuration
+ * straddles every boundary at once.
+ */
+const BANDS: readonly (readonly [number, number])[] = [
+  [-3, -2],
+  [-2, -1.2],
+  [-1.2, -0.5],
+  [-0.5, 0],
+  [-0.03, 0.03],
+  [0, 0.5],
+  [0.5, 1.3],
+  [1.3, 2],
+];
+const WIDE: readonly [number, number] = [-3, 2];
+const KINDS = BANDS.length + 1;
+/**
+ * Signs of a configuration's elements: random per element, one sign for the whole configuration,
+ * one sign per leaf; drawn afresh each step, so a gradient can also turn against its momentum.
+ */
+const SIGN_MODES = 3;
+/** lr bands (log10), one per configuration, cycled. */
+const LR_BANDS: readonly (readonly [number, number])[] = [
+  [-3, -2],
+  [-2, -1],
+  [-1, 0],
+  [-0.3, 0.3],
+];
+
 /** Number of probe configurations and their leaf sizes. */
-export const PROBE_CONFIGS = 16;
+export const PROBE_CONFIGS = KINDS * SIGN_MODES;
 const LEAVES: readonly number[] = [2, 2];
 const PER_CONFIG = 4;
 const STEPS = 3;
@@ -46,23 +92,55 @@ const LAYOUT: Layout = makeLayout(LEAVES);
 const CONFIG_OF = new Uint8Array(TOTAL);
 for (let i = 0; i < TOTAL; i++) CONFIG_OF[i] = Math.floor(i / PER_CONFIG);
 
+/**
+ * What configuration c draws from: a magnitude kind and a sign mode for w and for g, and an lr
+ * band. A fixed schedule (not drawn from the seed), so every probe set covers every kind and sign
+ * mode of w, each paired with a different kind of g, and every band of lr: probe sets from two
+ * seeds differ in the values, not in which regions of input space they visit.
+ */
+interface ConfigKind {
+  readonly wKind: number;
+  readonly wSign: number;
+  readonly gKind: number;
+  readonly gSign: number;
+  readonly lrBand: number;
+}
+const SCHEDULE: readonly ConfigKind[] = Array.from({ length: PROBE_CONFIGS }, (_, c) => {
+  const block = Math.floor(c / KINDS);
+  return {
+    wKind: c % KINDS,
+    wSign: block,
+    gKind: (c + 1 + 3 * block) % KINDS,
+    gSign: (c + block) % SIGN_MODES,
+    lrBand: c % LR_BANDS.length,
+  };
+});
+
 const probeCache = new Map<number, ProbeSet>();
 
-/**
- * Magnitudes: configuration c draws |x| from 10^U(lo_c, lo_c + 0.5), with lo_c spread over
- * [-2.5, 1.5] (so some configurations stay inside every |x| <= 1 domain and some outside); signs
- * are random per element. lr per configuration and step: 10^U(-2, 0.3).
- */
 function probeSet(seed: number): ProbeSet {
   let set = probeCache.get(seed);
   if (set) return set;
   const rng = new Rng(seed);
-  const band = (c: number): number => -2.5 + (4 * c) / (PROBE_CONFIGS - 1);
-  const tensor = (): Float64Array => {
+  const magnitude = (kind: number, wideLo: number, wideHi: number): number => {
+    const [lo, hi] = kind < BANDS.length ? (BANDS[kind] as readonly [number, number]) : [wideLo, wideHi];
+    return Math.pow(10, rng.uniform(lo, hi));
+  };
+  const randomSign = (): number => (rng.next() < 0.5 ? -1 : 1);
+  const tensor = (kindOf: (k: ConfigKind) => number, signOf: (k: ConfigKind) => number): Float64Array => {
     const t = new Float64Array(TOTAL);
-    for (let i = 0; i < TOTAL; i++) {
-      const lo = band(CONFIG_OF[i] as number);
-      t[i] = (rng.next() < 0.5 ? -1 : 1) * Math.pow(10, rng.uniform(lo, lo + 0.5));
+    for (let c = 0; c < PROBE_CONFIGS; c++) {
+      const k = SCHEDULE[c] as ConfigKind;
+      const mode = signOf(k);
+      const whole = randomSign();
+      for (let l = 0; l < LEAVES.length; l++) {
+        const leaf = randomSign();
+        const from = c * PER_CONFIG + (LAYOUT.offsets[l] as number);
+        for (let i = from; i < from + (LEAVES[l] as number); i++) {
+          const sign = mode === 1 ? whole : mode === 2 ? leaf : randomSign();
+          t[i] = sign * magnitude(kindOf(k), WIDE[0], WIDE[1]);
+        }
+      }
     }
     return t;
   };
@@ -70,10 +148,13 @@ function probeSet(seed: number): ProbeSet {
   const g: Float64Array[] = [];
   const lr: Float64Array[] = [];
   for (let s = 0; s < STEPS; s++) {
-    w.push(tensor());
-    g.push(tensor());
+    w.push(tensor((k) => k.wKind, (k) => k.wSign));
+    g.push(tensor((k) => k.gKind, (k) => k.gSign));
     const l = new Float64Array(PROBE_CONFIGS);
-    for (let c = 0; c < PROBE_CONFIGS; c++) l[c] = Math.pow(10, rng.uniform(-2, 0.3));
+    for (let c = 0; c < PROBE_CONFIGS; c++) {
+      const [lo, hi] = LR_BANDS[(SCHEDULE[c] as ConfigKind).lrBand] as readonly [number, number];
+      l[c] = Math.pow(10, rng.uniform(lo, hi));
+    }
     lr.push(l);
   }
   set = { w, g, lr };
@@ -267,6 +348,36 @@ function perConfig(spec: OpSpec, A: Float64Array, o: number, tensorOut: boolean,
   }
 }
 
+/**
+ * Where thresh_sign cuts, per node, step and configuration: |x| = e for e > 0 (e <= 0 is sign(x)
+ * for every x, recorded as 0). Two thresholds that no probe value falls between give equal outputs
+ * yet differ on the band between them, so the fingerprint hashes the cuts too: the only op whose
+ * behaviour hangs on a scalar parameter that point samples cannot pin down.
+ */
+const CUT_ROW = STEPS * PROBE_CONFIGS;
+let cutRows = new Float64Array(CUT_ROW * 4);
+let cutRowCount = 0;
+
+function recordCut(A: Float64Array, e: number, to: number): void {
+  for (let c = 0; c < PROBE_CONFIGS; c++) {
+    const v = A[e + c] as number;
+    cutRows[to + c] = v > 0 ? v : v <= 0 ? 0 : v;
+  }
+}
+
+/** Row a before row b (NaN last), so the cut rows enter the hash in an order the graph's node order does not decide. */
+function compareCutRows(a: number, b: number): number {
+  for (let i = 0; i < CUT_ROW; i++) {
+    const x = cutRows[a * CUT_ROW + i] as number;
+    const y = cutRows[b * CUT_ROW + i] as number;
+    if (x === y || (x !== x && y !== y)) continue;
+    if (x !== x) return 1;
+    if (y !== y) return -1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
 /** Probe outputs are written here (reused between calls); probeInto returns how many. */
 let outBuf = new Float64Array(1024);
 let outWords = new Uint32Array(outBuf.buffer);
@@ -290,6 +401,16 @@ function probeInto(r: Reduced, seed: number): number {
     outWords = new Uint32Array(outBuf.buffer);
   }
   const out = outBuf;
+
+  // One row of thresholds per thresh_sign node (see cutRows).
+  cutRowCount = 0;
+  let cutRow: Int32Array | undefined;
+  for (let id = 0; id < size; id++) {
+    if (g.op[id] !== OP.thresh_sign) continue;
+    cutRow ??= new Int32Array(size).fill(-1);
+    cutRow[id] = cutRowCount++;
+  }
+  if (cutRows.length < cutRowCount * CUT_ROW) cutRows = new Float64Array(Math.max(cutRowCount * CUT_ROW, cutRows.length * 2));
 
   // Arena layout: node values, then one state buffer per slot.
   const offset = new Int32Array(size);
@@ -334,6 +455,7 @@ function probeInto(r: Reduced, seed: number): number {
       const tensorOut = g.kind[id] === TENSOR;
       if (sem.type === 'elementwise') elementwise(op, sem.f, A, o, tensorOut, offs, tens);
       else if (!reduction(op, A, o, offs, tens)) perConfig(spec, A, o, tensorOut, offs, tens);
+      if (cutRow !== undefined && op === OP.thresh_sign) recordCut(A, offs[1] as number, (cutRow[id] as number) * CUT_ROW + s * PROBE_CONFIGS);
     }
     const u = outputs[0] as number;
     const uo = offset[u] as number;
@@ -360,31 +482,54 @@ const HI = 1 - LO;
 
 /** Hash of values quantised to 27 significant bits; NaN, +-Inf and +-0 are single tokens. */
 export function hashQuantised(values: Float64Array): string {
-  return hashWords(values, new Uint32Array(values.buffer, values.byteOffset, values.length * 2), values.length);
+  const h = new Hash64();
+  mixWords(h, values, new Uint32Array(values.buffer, values.byteOffset, values.length * 2), values.length);
+  return h.hex();
 }
 
-/** hashQuantised of values[0, length), with `words` a Uint32Array view of the same memory. */
-function hashWords(values: Float64Array, words: Uint32Array, length: number): string {
-  let a = 0x243f6a88 ^ length;
-  let b = 0x85a308d3 ^ Math.imul(length, 0x9e3779b1);
+/** A probe whose outputs take at most this many distinct finite values is extended (see fingerprintReduced). */
+const FEW_VALUES = 4;
+/** Distinct quantised finite values seen by the last mixWords, as (hi, lo) pairs, up to FEW_VALUES + 1. */
+const seenHi = new Uint32Array(FEW_VALUES + 1);
+const seenLo = new Uint32Array(FEW_VALUES + 1);
+let seenCount = 0;
+
+/**
+ * Mixes values[0, length) quantised into h's two murmur3-style lanes (`words` is a Uint32Array
+ * view of the same memory), and counts their distinct finite values up to FEW_VALUES + 1.
+ */
+function mixWords(h: Hash64, values: Float64Array, words: Uint32Array, length: number): void {
+  let a = h.a ^ length;
+  let b = h.b ^ Math.imul(length, 0x9e3779b1);
+  seenCount = 0;
   for (let i = 0; i < length; i++) {
     const x = values[i] as number;
     let hi: number;
     let lo: number;
     if (x !== x) ((hi = 0x7ff80000), (lo = 1));
-    else if (x === 0) ((hi = 0), (lo = 0));
     else if (x === Infinity) ((hi = 0x7ff00000), (lo = 2));
     else if (x === -Infinity) ((hi = 0xfff00000), (lo = 2));
     else {
-      hi = words[2 * i + HI] as number;
-      lo = (words[2 * i + LO] as number) + 0x01000000;
-      if (lo > 0xffffffff) {
-        lo -= 0x100000000;
-        hi = (hi + 1) >>> 0;
+      if (x === 0) ((hi = 0), (lo = 0));
+      else {
+        hi = words[2 * i + HI] as number;
+        lo = (words[2 * i + LO] as number) + 0x01000000;
+        if (lo > 0xffffffff) {
+          lo -= 0x100000000;
+          hi = (hi + 1) >>> 0;
+        }
+        lo = (lo & 0xfe000000) >>> 0;
       }
-      lo = (lo & 0xfe000000) >>> 0;
+      if (seenCount <= FEW_VALUES) {
+        let k = 0;
+        while (k < seenCount && (seenHi[k] !== hi || seenLo[k] !== lo)) k++;
+        if (k === seenCount) {
+          seenHi[k] = hi;
+          seenLo[k] = lo;
+          seenCount++;
+        }
+      }
     }
-    // Two murmur3-style lanes, one word pair per value.
     let k = Math.imul(hi, 0xcc9e2d51);
     k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
     a ^= k;
@@ -401,10 +546,8 @@ function hashWords(values: Float64Array, words: Uint32Array, length: number): st
     b = (b << 11) | (b >>> 21);
     b = (Math.imul(b, 9) + 0x7f4a7c15) | 0;
   }
-  const h = new Hash64();
   h.a = a;
   h.b = b;
-  return h.hex();
 }
 
 /** Raw probe outputs of a program (reduced first). */
@@ -412,9 +555,61 @@ export function probeOutputs(p: Program, seed: number = DEFAULT_PROBE_SEED): Flo
   return probeReduced(reduce(p), seed);
 }
 
+/** Probes one seed into outBuf, appends the cut rows, and mixes the lot into h; true when the outputs take few values. */
+function mixProbe(h: Hash64, r: Reduced, seed: number): boolean {
+  let length = probeInto(r, seed);
+  const outputLength = length;
+  // A row of zeros is a thresh_sign that acts as sign(x) on the whole probe: no cut to record.
+  const rows: number[] = [];
+  for (let row = 0; row < cutRowCount; row++) {
+    for (let i = row * CUT_ROW; i < (row + 1) * CUT_ROW; i++) {
+      if (cutRows[i] !== 0) {
+        rows.push(row);
+        break;
+      }
+    }
+  }
+  if (rows.length > 0) {
+    rows.sort(compareCutRows);
+    const total = length + rows.length * CUT_ROW + 1;
+    if (outBuf.length < total) {
+      const grown = new Float64Array(Math.max(total, outBuf.length * 2));
+      grown.set(outBuf.subarray(0, length));
+      outBuf = grown;
+      outWords = new Uint32Array(outBuf.buffer);
+    }
+    for (const row of rows) {
+      outBuf.set(cutRows.subarray(row * CUT_ROW, (row + 1) * CUT_ROW), length);
+      length += CUT_ROW;
+    }
+    // The row count, so cut rows can never pass for output values.
+    outBuf[length++] = -rows.length;
+  }
+  mixWords(h, outBuf, outWords, outputLength);
+  const few = seenCount <= FEW_VALUES;
+  if (length > outputLength) mixWords(h, outBuf.subarray(outputLength), outWords.subarray(2 * outputLength), length - outputLength);
+  return few;
+}
+
+/** Extra probe sets for few-valued outputs; their seeds are derived from the probe seed. */
+export const EXTENSION_SETS = 2;
+
+/** Seed of extension set k (0-based) of the probe seeded with `seed`. */
+export function extensionSeed(seed: number, k: number): number {
+  return (Math.imul(seed ^ 0x3c6ef372, 0x9e3779b1) + Math.imul(k + 1, 0x85ebca6b)) >>> 0;
+}
+
+/** Every seed the fingerprint on the probe seeded with `seed` may evaluate. */
+export function fingerprintSeeds(seed: number = DEFAULT_PROBE_SEED): number[] {
+  return [seed, ...Array.from({ length: EXTENSION_SETS }, (_, k) => extensionSeed(seed, k))];
+}
+
+if (fingerprintSeeds().includes(SECOND_PROBE_SEED)) throw new Error('SECOND_PROBE_SEED must stay outside the fingerprint\'s probe sets');
+
 export function fingerprintReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): string {
-  const length = probeInto(r, seed);
-  return hashWords(outBuf, outWords, length);
+  const h = new Hash64();
+  if (mixProbe(h, r, seed)) for (let k = 0; k < EXTENSION_SETS; k++) mixProbe(h, r, extensionSeed(seed, k));
+  return h.hex();
 }
 
 /** The behavioural fingerprint on the default probe set (16 hex digits). */
@@ -449,7 +644,7 @@ export interface ConflationCount {
   readonly fingerprints: number;
   /** Hashes whose fingerprint an earlier, different hash already had. */
   readonly sharing: number;
-  /** Of those, how many a second, independent probe tells apart from the first hash of the group. */
+  /** Of those, how many the second probe set (SECOND_PROBE_SEED) tells apart from the first hash of the group. */
   readonly conflated: number;
   /** Largest share of second-probe positions that differ within a conflated pair. */
   readonly worstFraction: number;
@@ -457,7 +652,8 @@ export interface ConflationCount {
 
 /**
  * How often the fingerprint conflates programs that really differ: structurally different programs
- * sharing a fingerprint whose outputs on SECOND_PROBE_SEED differ.
+ * sharing a fingerprint whose outputs on SECOND_PROBE_SEED (one probe set, which the fingerprint
+ * never evaluates) differ beyond 1e-6 relative or in where NaN and infinities stand.
  */
 export function countConflations(programs: Iterable<Program>): ConflationCount {
   const groups = new Map<string, Map<string, Float64Array>>();
@@ -467,7 +663,7 @@ export function countConflations(programs: Iterable<Program>): ConflationCount {
   let worstFraction = 0;
   for (const p of programs) {
     const r = reduce(p);
-    const fp = hashQuantised(probeReduced(r, DEFAULT_PROBE_SEED));
+    const fp = fingerprintReduced(r, DEFAULT_PROBE_SEED);
     let group = groups.get(fp);
     if (!group) groups.set(fp, (group = new Map()));
     if (group.has(r.hash)) continue;
