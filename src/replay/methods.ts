@@ -66,8 +66,8 @@ export function sgdText(lr: number, wd: number): string {
 `;
 }
 
-/** SGD's lr constants are this many times the grid's (sgd.prog's 0.1 against adamw.prog's 0.001). */
-export const SGD_LR_FACTOR = 100;
+/** SGD's lr constants are this many times the grid's (its best lr is 3-30x AdamW's on the replay's quadratic proxies). */
+export const SGD_LR_FACTOR = 10;
 
 /** The grid of bench/proxy-study.ts and of the replay's proxy comparison. */
 export const STUDY_GRID = { lrs: [0.01, 0.003, 0.001, 0.0003], wds: [0.01, 0.1, 1] } as const;
@@ -84,7 +84,7 @@ export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly num
       out.push({ method: 'adamw', label: `lr ${n(lr)}, wd ${n(wd)}`, text: adamwText(lr, wd) });
       out.push({ method: 'signum', label: `beta 0.9, lr ${n(lr)}, wd ${n(wd)}`, text: signumText(lr, wd) });
       for (const [b1, b2] of betas) out.push({ method: 'lion', label: `b1 ${n(b1)}, b2 ${n(b2)}, lr ${n(lr)}, wd ${n(wd)}`, text: lionText(lr, wd, b1, b2) });
-      const sgdLr = lr * SGD_LR_FACTOR;
+      const sgdLr = Number((lr * SGD_LR_FACTOR).toPrecision(12));
       out.push({ method: 'sgd', label: `lr ${n(sgdLr)}, wd ${n(wd)}`, text: sgdText(sgdLr, wd) });
     }
   }
