@@ -29,11 +29,20 @@
  */
 import type { Program } from '../dsl/ast.ts';
 import { applyOp } from '../dsl/interpret.ts';
-import { EPS, makeLayout, type Layout, type OpSpec, type Value } from '../dsl/ops.ts';
+import { EPS as OPS_EPS, makeLayout, type Layout, type OpSpec, type Value } from '../dsl/ops.ts';
 import { Rng } from '../util/rng.ts';
 import { Hash64 } from './canonical.ts';
-import { CONST, INPUT, OP, OP_SPECS, TENSOR } from './graph.ts';
+import { CONST as GRAPH_CONST, INPUT as GRAPH_INPUT, OP as GRAPH_OP, OP_SPECS as GRAPH_OP_SPECS, TENSOR as GRAPH_TENSOR } from './graph.ts';
 import { reduce, type Reduced } from './pipeline.ts';
+
+// Module-local copies of the imported constants: the hot loops below read them per node and per
+// element, and a local binding is cheaper there than an imported one.
+const EPS = OPS_EPS;
+const CONST = GRAPH_CONST;
+const INPUT = GRAPH_INPUT;
+const TENSOR = GRAPH_TENSOR;
+const OP_SPECS = GRAPH_OP_SPECS;
+const OP = { ...GRAPH_OP };
 
 export const DEFAULT_PROBE_SEED = 0x5eed;
 /**
@@ -387,6 +396,12 @@ export function probeReduced(r: Reduced, seed: number = DEFAULT_PROBE_SEED): Flo
   return outBuf.slice(0, probeInto(r, seed));
 }
 
+/** Arena offset of each node (reused between calls). */
+let nodeOffset = new Int32Array(256);
+/** Argument offsets and kinds, one buffer per arity, so no array length is ever changed in the loop. */
+const OFFS_BY: number[][] = [[], [0], [0, 0], [0, 0, 0]];
+const TENS_BY: boolean[][] = [[], [false], [false, false], [false, false, false]];
+
 function probeInto(r: Reduced, seed: number): number {
   const g = r.graph;
   const size = g.size;
@@ -413,7 +428,8 @@ function probeInto(r: Reduced, seed: number): number {
   if (cutRows.length < cutRowCount * CUT_ROW) cutRows = new Float64Array(Math.max(cutRowCount * CUT_ROW, cutRows.length * 2));
 
   // Arena layout: node values, then one state buffer per slot.
-  const offset = new Int32Array(size);
+  if (nodeOffset.length < size) nodeOffset = new Int32Array(Math.max(size, nodeOffset.length * 2));
+  const offset = nodeOffset;
   let used = 0;
   for (let id = 0; id < size; id++) {
     offset[id] = used;
@@ -426,9 +442,8 @@ function probeInto(r: Reduced, seed: number): number {
   A.fill(0, stateAt, used);
   for (let id = 0; id < size; id++) if (g.op[id] === CONST) A.fill(g.value[id] as number, offset[id] as number, (offset[id] as number) + PROBE_CONFIGS);
 
-  // One buffer per arity, so no array length is ever changed in the loop.
-  const offsBy: number[][] = [[], [0], [0, 0], [0, 0, 0]];
-  const tensBy: boolean[][] = [[], [false], [false, false], [false, false, false]];
+  const offsBy = OFFS_BY;
+  const tensBy = TENS_BY;
   let at = 0;
   for (let s = 0; s < STEPS; s++) {
     for (let id = 0; id < size; id++) {
@@ -459,12 +474,12 @@ function probeInto(r: Reduced, seed: number): number {
     }
     const u = outputs[0] as number;
     const uo = offset[u] as number;
-    if (g.kind[u] === TENSOR) out.set(A.subarray(uo, uo + TOTAL), at);
+    if (g.kind[u] === TENSOR) for (let i = 0; i < TOTAL; i++) out[at + i] = A[uo + i] as number;
     else for (let i = 0; i < TOTAL; i++) out[at + i] = A[uo + (CONFIG_OF[i] as number)] as number;
     at += TOTAL;
     for (const i of live) {
       const so = offset[outputs[1 + i] as number] as number;
-      out.set(A.subarray(so, so + TOTAL), at);
+      for (let i = 0; i < TOTAL; i++) out[at + i] = A[so + i] as number;
       at += TOTAL;
     }
     // Returned state becomes the next step's state (slot outputs are always Tensors).
