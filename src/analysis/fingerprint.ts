@@ -32,7 +32,7 @@ import { applyOp } from '../dsl/interpret.ts';
 import { EPS as OPS_EPS, makeLayout, type Layout, type OpSpec, type Value } from '../dsl/ops.ts';
 import { Rng } from '../util/rng.ts';
 import { Hash64 } from './canonical.ts';
-import { CONST as GRAPH_CONST, INPUT as GRAPH_INPUT, OP as GRAPH_OP, OP_SPECS as GRAPH_OP_SPECS, TENSOR as GRAPH_TENSOR } from './graph.ts';
+import { CONST as GRAPH_CONST, INPUT as GRAPH_INPUT, OP as GRAPH_OP, OP_SPECS as GRAPH_OP_SPECS, opId, TENSOR as GRAPH_TENSOR } from './graph.ts';
 import { reduce, type Reduced } from './pipeline.ts';
 
 // Module-local copies of the imported constants: the hot loops below read them per node and per
@@ -222,6 +222,73 @@ function arithmetic(op: number, A: Float64Array, o: number, n: number, a: number
   }
 }
 
+const U = {
+  abs: opId('abs'),
+  cos: opId('cos'),
+  sin: opId('sin'),
+  tan: opId('tan'),
+  arcsin: opId('arcsin'),
+  arccos: opId('arccos'),
+  arctan: opId('arctan'),
+  sinh: opId('sinh'),
+  cosh: opId('cosh'),
+  tanh: opId('tanh'),
+  arcsinh: opId('arcsinh'),
+  arccosh: opId('arccosh'),
+  arctanh: opId('arctanh'),
+  exp: opId('exp'),
+  exp2: opId('exp2'),
+  exp10: opId('exp10'),
+  expm1: opId('expm1'),
+  log: opId('log'),
+  log10: opId('log10'),
+  log2: opId('log2'),
+  square: opId('square'),
+  sqrt: opId('sqrt'),
+  cube: opId('cube'),
+  cbrt: opId('cbrt'),
+  reciprocal: opId('reciprocal'),
+  negative: opId('negative'),
+} as const;
+
+/**
+ * The unary ops of the table whose `f` is one Math call or one product, written out as loops (one
+ * call per node instead of one indirect call per element). Exactly the op table's semantics:
+ * test/analysis compares every kernel with its op's `f` and the whole probe with the interpreter.
+ * False for any other op (the caller then uses `f`).
+ */
+export function unaryKernel(op: number, A: Float64Array, o: number, a: number, n: number): boolean {
+  switch (op) {
+    case U.abs: for (let i = 0; i < n; i++) A[o + i] = Math.abs(A[a + i] as number); return true;
+    case U.cos: for (let i = 0; i < n; i++) A[o + i] = Math.cos(A[a + i] as number); return true;
+    case U.sin: for (let i = 0; i < n; i++) A[o + i] = Math.sin(A[a + i] as number); return true;
+    case U.tan: for (let i = 0; i < n; i++) A[o + i] = Math.tan(A[a + i] as number); return true;
+    case U.arcsin: for (let i = 0; i < n; i++) A[o + i] = Math.asin(A[a + i] as number); return true;
+    case U.arccos: for (let i = 0; i < n; i++) A[o + i] = Math.acos(A[a + i] as number); return true;
+    case U.arctan: for (let i = 0; i < n; i++) A[o + i] = Math.atan(A[a + i] as number); return true;
+    case U.sinh: for (let i = 0; i < n; i++) A[o + i] = Math.sinh(A[a + i] as number); return true;
+    case U.cosh: for (let i = 0; i < n; i++) A[o + i] = Math.cosh(A[a + i] as number); return true;
+    case U.tanh: for (let i = 0; i < n; i++) A[o + i] = Math.tanh(A[a + i] as number); return true;
+    case U.arcsinh: for (let i = 0; i < n; i++) A[o + i] = Math.asinh(A[a + i] as number); return true;
+    case U.arccosh: for (let i = 0; i < n; i++) A[o + i] = Math.acosh(A[a + i] as number); return true;
+    case U.arctanh: for (let i = 0; i < n; i++) A[o + i] = Math.atanh(A[a + i] as number); return true;
+    case U.exp: for (let i = 0; i < n; i++) A[o + i] = Math.exp(A[a + i] as number); return true;
+    case U.exp2: for (let i = 0; i < n; i++) A[o + i] = Math.pow(2, A[a + i] as number); return true;
+    case U.exp10: for (let i = 0; i < n; i++) A[o + i] = Math.pow(10, A[a + i] as number); return true;
+    case U.expm1: for (let i = 0; i < n; i++) A[o + i] = Math.expm1(A[a + i] as number); return true;
+    case U.log: for (let i = 0; i < n; i++) A[o + i] = Math.log(Math.abs(A[a + i] as number)); return true;
+    case U.log10: for (let i = 0; i < n; i++) A[o + i] = Math.log10(Math.abs(A[a + i] as number)); return true;
+    case U.log2: for (let i = 0; i < n; i++) A[o + i] = Math.log2(Math.abs(A[a + i] as number)); return true;
+    case U.square: for (let i = 0; i < n; i++) { const x = A[a + i] as number; A[o + i] = x * x; } return true;
+    case U.sqrt: for (let i = 0; i < n; i++) A[o + i] = Math.sqrt(Math.abs(A[a + i] as number)); return true;
+    case U.cube: for (let i = 0; i < n; i++) { const x = A[a + i] as number; A[o + i] = x * x * x; } return true;
+    case U.cbrt: for (let i = 0; i < n; i++) A[o + i] = Math.cbrt(A[a + i] as number); return true;
+    case U.reciprocal: for (let i = 0; i < n; i++) A[o + i] = 1 / (A[a + i] as number); return true;
+    case U.negative: for (let i = 0; i < n; i++) A[o + i] = -(A[a + i] as number); return true;
+    default: return false;
+  }
+}
+
 function elementwise(op: number, f: (...x: number[]) => number, A: Float64Array, o: number, tensorOut: boolean, offs: readonly number[], tens: readonly boolean[]): void {
   const k = offs.length;
   const n = tensorOut ? TOTAL : PROBE_CONFIGS;
@@ -231,7 +298,9 @@ function elementwise(op: number, f: (...x: number[]) => number, A: Float64Array,
   }
   if (k === 1) {
     const a = offs[0] as number;
-    if (!tensorOut || tens[0]) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number);
+    if (!tensorOut || tens[0]) {
+      if (!unaryKernel(op, A, o, a, n)) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number);
+    }
     else for (let i = 0; i < n; i++) A[o + i] = f(A[a + (CONFIG_OF[i] as number)] as number);
     return;
   }
@@ -240,10 +309,27 @@ function elementwise(op: number, f: (...x: number[]) => number, A: Float64Array,
     const b = offs[1] as number;
     const ta = !tensorOut || tens[0] === true;
     const tb = !tensorOut || tens[1] === true;
-    if (ta && tb) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number, A[b + i] as number);
-    else if (ta) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number, A[b + (CONFIG_OF[i] as number)] as number);
+    if (ta && tb) {
+      if (op === OP.max) for (let i = 0; i < n; i++) A[o + i] = Math.max(A[a + i] as number, A[b + i] as number);
+      else if (op === OP.min) for (let i = 0; i < n; i++) A[o + i] = Math.min(A[a + i] as number, A[b + i] as number);
+      else for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number, A[b + i] as number);
+    } else if (ta) for (let i = 0; i < n; i++) A[o + i] = f(A[a + i] as number, A[b + (CONFIG_OF[i] as number)] as number);
     else if (tb) for (let i = 0; i < n; i++) A[o + i] = f(A[a + (CONFIG_OF[i] as number)] as number, A[b + i] as number);
     else for (let i = 0; i < n; i++) A[o + i] = f(A[a + (CONFIG_OF[i] as number)] as number, A[b + (CONFIG_OF[i] as number)] as number);
+    return;
+  }
+  if (op === OP.interp) {
+    // interp(x, y, w) = (1 - w) * x + w * y, as in the op table; w is always a Scalar.
+    const a = offs[0] as number;
+    const b = offs[1] as number;
+    const c = offs[2] as number;
+    const ta = !tensorOut || tens[0] === true;
+    const tb = !tensorOut || tens[1] === true;
+    for (let i = 0; i < n; i++) {
+      const cfg = tensorOut ? (CONFIG_OF[i] as number) : i;
+      const w = A[c + cfg] as number;
+      A[o + i] = (1 - w) * (A[a + (ta ? i : cfg)] as number) + w * (A[b + (tb ? i : cfg)] as number);
+    }
     return;
   }
   const buf: number[] = new Array(k);

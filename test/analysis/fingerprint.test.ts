@@ -4,8 +4,9 @@
  * fingerprint while behaving differently on a second, independent probe set.
  */
 import { describe, expect, it } from 'vitest';
-import { countConflations, DEFAULT_PROBE_SEED, EXTENSION_SETS, extensionSeed, fingerprint, fingerprintSeeds, fingerprintWithSeed, hashQuantised, probeInputs, probeOutputs, probeReduced, SECOND_PROBE_SEED } from '../../src/analysis/fingerprint.ts';
+import { ARITHMETIC_KERNELS, countConflations, DEFAULT_PROBE_SEED, EXTENSION_SETS, extensionSeed, fingerprint, fingerprintSeeds, fingerprintWithSeed, hashQuantised, probeInputs, probeOutputs, probeReduced, SECOND_PROBE_SEED, unaryKernel } from '../../src/analysis/fingerprint.ts';
 import { simplify } from '../../src/analysis/simplify.ts';
+import { OP_SPECS } from '../../src/analysis/graph.ts';
 import { prepare, step } from '../../src/dsl/interpret.ts';
 import { reduce } from '../../src/analysis/pipeline.ts';
 import { randomProgram } from '../../src/dsl/generate.ts';
@@ -150,6 +151,28 @@ describe('fingerprint collisions on 20,000 random programs', () => {
 });
 
 describe('the batched probe is the interpreter', () => {
+  it('the written-out kernels compute exactly what the op table says, special values included', () => {
+    const rng = new Rng(99);
+    const xs = [0, -0, 1, -1, 1e-8, -1e-8, 0.5, -0.5, 2, Math.PI / 2, 1 + 1e-12, 19.1, 709.8, 745.2, 1e300, -1e300, Infinity, -Infinity, NaN];
+    for (let i = 0; i < 200; i++) xs.push((rng.next() < 0.5 ? -1 : 1) * Math.pow(10, rng.uniform(-6, 4)));
+    const same = (got: number, want: number): boolean => Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want));
+    let unary = 0;
+    OP_SPECS.forEach((spec, op) => {
+      const A = new Float64Array(2 * xs.length);
+      A.set(xs);
+      if (!unaryKernel(op, A, xs.length, 0, xs.length)) return;
+      unary++;
+      expect(spec.semantics.type).toBe('elementwise');
+      const f = spec.semantics.f as (x: number) => number;
+      xs.forEach((x, i) => expect(same(A[xs.length + i]!, f(x)), `${spec.name}(${x})`).toBe(true));
+    });
+    expect(unary).toBeGreaterThanOrEqual(26);
+    for (const [op, kernel] of ARITHMETIC_KERNELS) {
+      const f = (OP_SPECS[op]!.semantics as { f: (x: number, y: number) => number }).f;
+      for (const x of xs) for (const y of xs.slice(0, 40)) expect(same(kernel(x, y), f(x, y)), `${OP_SPECS[op]!.name}(${x}, ${y})`).toBe(true);
+    }
+  });
+
   it('on 2,000 random programs its outputs equal step() of the canonical program, bit for bit, per configuration', () => {
     const { layout, configs } = probeInputs(DEFAULT_PROBE_SEED);
     const rng = new Rng(31337);
