@@ -1,8 +1,9 @@
 /**
  * Analysis throughput: programs per second per core for simplify, structural hash and fingerprint
  * on random programs of 10-30 statements, each part alone and all together (one reduction, as the
- * search calls it: check + analyze), plus the fingerprint collision rate against a second,
- * independent probe set.
+ * search calls it: check + analyze), plus the fingerprint collision rate: structurally different
+ * programs that share a fingerprint yet differ on SECOND_PROBE_SEED, a probe set the fingerprint
+ * never evaluates.
  *
  *   npx tsx bench/analysis.ts [--programs 20000] [--collisions 100000] [--seed 1]
  *
@@ -75,7 +76,8 @@ rate('check + analyze (the search hot path)', (p) => (checkProgram(p).ok ? analy
 
 // Fingerprint collisions: structurally different programs with the same fingerprint, and how many
 // of those a second, independent probe set tells apart (different outputs beyond 1e-6 relative,
-// or different NaN/Inf positions).
+// or different NaN/Inf positions). That set is one probe set of the same design, drawn from a seed
+// that is neither the fingerprint's nor one of its extension sets'.
 function* collisionPrograms(): Generator<Program> {
   const crng = new Rng(SEED + 1);
   for (let i = 0; i < COLLISIONS; i++) yield randomProgram(crng, { length: 1 + crng.int(30) });
