@@ -25,21 +25,23 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] as string) : fallback;
 }
 const numbers = (s: string): number[] => s.split(',').map(Number);
-/** "quadratic:dim=16,steps=200,noise=0.1": a task with overrides (steps, batchSize, or a param). */
+/** "quadratic:dim=16,steps=200,noise=0.1": a task with overrides (steps, batchSize, schedule, or a param). */
 function variant(text: string): TaskSpec {
   const [base, over = ''] = text.split(':');
   const spec = resolveTaskList(base as string)[0] as TaskSpec;
   const params: Record<string, unknown> = { ...spec.params };
   let steps = spec.steps;
   let batchSize = spec.batchSize;
+  let schedule = spec.schedule;
   for (const kv of over.split(',').filter(Boolean)) {
     const [k, v] = kv.split('=') as [string, string];
     const value = v === 'true' ? true : v === 'false' ? false : Number(v);
     if (k === 'steps') steps = Number(v);
     else if (k === 'batchSize') batchSize = Number(v);
+    else if (k === 'schedule') schedule = v === 'constant' ? 'constant' : 'warmup-cosine';
     else params[k] = value;
   }
-  return { ...spec, name: `${spec.name}[${over}]`, params, steps, batchSize };
+  return { ...spec, name: `${spec.name}[${over}]`, params, steps, batchSize, ...(schedule === undefined ? {} : { schedule }) };
 }
 const tasks: TaskSpec[] = [
   ...(process.argv.includes('--tasks') || !process.argv.includes('--variants') ? resolveTaskList(arg('tasks', 'teacher-student,quadratic,digits-mlp')) : []),
@@ -82,6 +84,14 @@ try {
       console.log(
         `${method.padEnd(8)} ${x.c.label.padEnd(42)} ${fmt(x.s.fitness)} +- ${fmt(se(x.s.perSeed))}  ${fmt(mean(losses))} +- ${fmt(se(losses))}    ${method === 'adamw' ? '' : `${diff[0] === undefined ? '' : `${mean(diff) >= 0 ? '+' : ''}${fmt(mean(diff))} +- ${fmt(se(diff))}`}`}`,
       );
+    }
+    const lion = best.get('lion');
+    if (lion) {
+      const vs = [...best].filter(([m]) => m !== 'lion').map(([m, x]) => {
+        const diff = lion.s.perSeed.map((f, i) => f - (x.s.perSeed[i] as number));
+        return `${m} ${mean(diff) >= 0 ? '+' : ''}${fmt(mean(diff))} +- ${fmt(se(diff))}`;
+      });
+      console.log(`Lion proper against each (paired, +- se): ${vs.join('; ')}`);
     }
   }
   console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(0)} s; fitness 1 = AdamW with its default constants (adamw.prog) on the same seed`);

@@ -17,7 +17,7 @@ import { gatherRows, loadDataset, splitIndices } from './data.ts';
 import { datasetParam } from './tasks/classifier.ts';
 import { glorot, num, numList } from './tasks/common.ts';
 import { noiseDraw, quadraticProblem } from './tasks/quadratic.ts';
-import { checkpointStepOf, scheduleValue } from './train.ts';
+import { checkpointStepOf, taskScheduleValue } from './train.ts';
 import type { BaselineReference, EvalStatus, TaskKind, TaskSpec, TrainResult } from './types.ts';
 
 /** Task kinds the reference trainer can run. */
@@ -242,7 +242,7 @@ export function trainReference(opts: ReferenceTrainOptions): TrainResult {
     const every = Math.max(1, Math.floor(spec.steps / (spec.curvePoints ?? 10)));
     let firstTrainLoss: number | undefined;
     for (let t = 0; t < spec.steps; t++) {
-      const lr = scheduleValue(t, spec.steps, spec.warmupFraction);
+      const lr = taskScheduleValue(spec, t);
       const { g, loss } = task.gradient(w);
       const out = step(prep, { w, g, state, lr }, layout);
       w = applyUpdate(w, out.update);

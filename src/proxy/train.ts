@@ -24,6 +24,11 @@ export function scheduleValue(t: number, steps: number, warmupFraction: number):
   return 0.5 * (1 + Math.cos(Math.PI * p));
 }
 
+/** The schedule's value at step t of a task: warm-up then cosine, or 1.0 throughout for schedule 'constant'. */
+export function taskScheduleValue(spec: TaskSpec, t: number): number {
+  return spec.schedule === 'constant' ? 1 : scheduleValue(t, spec.steps, spec.warmupFraction);
+}
+
 export function checkpointStepOf(spec: TaskSpec): number {
   return Math.max(1, Math.min(spec.steps, Math.round(spec.steps * spec.hurdles.checkpointFraction)));
 }
@@ -84,7 +89,7 @@ export async function trainProgram(opts: TrainOptions): Promise<TrainResult> {
     const checkEveryStep = opts.backend === 'wasm' || opts.backend === 'cpu';
     let firstTrainLoss: number | undefined;
     for (let t = 0; t < spec.steps; t++) {
-      const lr = scheduleValue(t, spec.steps, spec.warmupFraction);
+      const lr = taskScheduleValue(spec, t);
       const { value, grads } = tf.variableGrads(() => task!.batchLoss(t) as Scalar, params);
       try {
         compiled.apply(

@@ -33,6 +33,11 @@ export interface TaskSpec {
   readonly steps: number;
   /** Linear warm-up over this fraction of the steps, then cosine to 0; the peak value is 1.0. */
   readonly warmupFraction: number;
+  /**
+   * 'warmup-cosine' (the default): the schedule above. 'constant': lr is 1.0 at every step, so a
+   * program gains nothing by ignoring its lr input (warmupFraction is then unused).
+   */
+  readonly schedule?: 'warmup-cosine' | 'constant';
   /** Name of the held-out loss (lower is better). */
   readonly loss: string;
   /** Known lower bound of the held-out loss (0, or the Bayes loss where one is known). */

@@ -8,8 +8,9 @@ import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { initBackend, type Tf } from '../../src/proxy/backend.ts';
 import { compileProgram } from '../../src/proxy/compile.ts';
-import { getTaskBuilder, loadTaskSpec, atFidelity } from '../../src/proxy/tasks/index.ts';
-import { checkpointStepOf, scheduleValue, trainProgram } from '../../src/proxy/train.ts';
+import { getTaskBuilder, loadTaskSpec, atFidelity, validateTaskSpec } from '../../src/proxy/tasks/index.ts';
+import { checkpointStepOf, scheduleValue, taskScheduleValue, trainProgram } from '../../src/proxy/train.ts';
+import { trainReference } from '../../src/proxy/reference.ts';
 import type { TaskSpec } from '../../src/proxy/types.ts';
 
 const prog = (name: string) => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');
@@ -36,6 +37,28 @@ describe('schedule', () => {
     expect(scheduleValue(55, 100, 0.1)).toBeCloseTo(0.5, 12); // halfway through the 90 decay steps
     expect(scheduleValue(99, 100, 0.1)).toBeCloseTo(0.5 * (1 + Math.cos((Math.PI * 89) / 90)), 12);
     expect(scheduleValue(0, 10, 0)).toBe(1);
+  });
+
+  it("a task with schedule 'constant' gets 1.0 at every step; an unknown schedule is rejected", () => {
+    const spec = { ...loadTaskSpec('quadratic'), schedule: 'constant' as const };
+    for (const t of [0, 1, 150, 299]) expect(taskScheduleValue(spec, t)).toBe(1);
+    const plain = loadTaskSpec('quadratic');
+    expect(taskScheduleValue(plain, 0)).toBe(scheduleValue(0, plain.steps, plain.warmupFraction));
+    expect(taskScheduleValue(plain, 299)).toBeLessThan(0.01);
+    expect(() => validateTaskSpec({ ...plain, schedule: 'linear' }, 'x.json')).toThrow(/'schedule' must be 'warmup-cosine' or 'constant'/);
+  });
+
+  it('a program that reads lr trains differently under the two schedules (the trainer passes the value on)', () => {
+    const base = loadTaskSpec('very-noisy-quadratic-16');
+    const text = readFileSync('search-spaces/programs/adamw.prog', 'utf8');
+    const cosine = trainReference({ program: text, spec: base, fidelity: 1, seed: 1 });
+    const constant = trainReference({ program: text, spec: { ...base, schedule: 'constant' }, fidelity: 1, seed: 1 });
+    // a program that ignores lr (a constant step) is the same under both
+    const fixed = text.replace('  lr = lr * 0.001\n', '  lr = abs(0.001)\n');
+    const a = trainReference({ program: fixed, spec: base, fidelity: 1, seed: 1 });
+    const b = trainReference({ program: fixed, spec: { ...base, schedule: 'constant' }, fidelity: 1, seed: 1 });
+    expect(constant.finalLoss).not.toBe(cosine.finalLoss);
+    expect(b.finalLoss).toBe(a.finalLoss);
   });
 });
 

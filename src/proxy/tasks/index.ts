@@ -59,6 +59,7 @@ export function validateTaskSpec(raw: unknown, where: string): TaskSpec {
   for (const k of ['divergeRatio', 'checkpointFraction', 'behindRatio', 'timeLimitSeconds']) {
     if (!isNum(h[k]) || (h[k] as number) <= 0) throw new TaskError(`${where}: 'hurdles.${k}' must be a positive number`);
   }
+  if (o.schedule !== undefined && o.schedule !== 'warmup-cosine' && o.schedule !== 'constant') throw new TaskError(`${where}: 'schedule' must be 'warmup-cosine' or 'constant'`);
   if (o.lossFloor !== undefined && !isNum(o.lossFloor)) throw new TaskError(`${where}: 'lossFloor' must be a number`);
   return o as unknown as TaskSpec;
 }
