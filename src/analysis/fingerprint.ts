@@ -590,9 +590,7 @@ export function hashQuantised(values: Float64Array): string {
 
 /** A probe whose outputs take at most this many distinct finite values is extended (see fingerprintReduced). */
 const FEW_VALUES = 4;
-/** Distinct quantised finite values seen by the last mixWords, as (hi, lo) pairs, up to FEW_VALUES + 1. */
-const seenHi = new Uint32Array(FEW_VALUES + 1);
-const seenLo = new Uint32Array(FEW_VALUES + 1);
+/** Distinct quantised finite values the last mixWords saw, counted up to FEW_VALUES + 1. */
 let seenCount = 0;
 
 /**
@@ -602,32 +600,40 @@ let seenCount = 0;
 function mixWords(h: Hash64, values: Float64Array, words: Uint32Array, length: number): void {
   let a = h.a ^ length;
   let b = h.b ^ Math.imul(length, 0x9e3779b1);
-  seenCount = 0;
+  let seen = 0;
+  let h0 = 0;
+  let l0 = 0;
+  let h1 = 0;
+  let l1 = 0;
+  let h2 = 0;
+  let l2 = 0;
+  let h3 = 0;
+  let l3 = 0;
   for (let i = 0; i < length; i++) {
     const x = values[i] as number;
     let hi: number;
     let lo: number;
+    // hi and lo as int32 (the hash reads them through imul and bit ops, which see the same bits).
     if (x !== x) ((hi = 0x7ff80000), (lo = 1));
     else if (x === Infinity) ((hi = 0x7ff00000), (lo = 2));
-    else if (x === -Infinity) ((hi = 0xfff00000), (lo = 2));
+    else if (x === -Infinity) ((hi = 0xfff00000 | 0), (lo = 2));
     else {
       if (x === 0) ((hi = 0), (lo = 0));
       else {
-        hi = words[2 * i + HI] as number;
-        lo = (words[2 * i + LO] as number) + 0x01000000;
-        if (lo > 0xffffffff) {
-          lo -= 0x100000000;
-          hi = (hi + 1) >>> 0;
-        }
-        lo = (lo & 0xfe000000) >>> 0;
+        // Round to 27 significant bits: add half a unit of the kept low word, carry into the high word.
+        const low = words[2 * i + LO] as number;
+        hi = (words[2 * i + HI] as number) | 0;
+        if (low >= 0xff000000) hi = (hi + 1) | 0;
+        lo = (low + 0x01000000) & 0xfe000000;
       }
-      if (seenCount <= FEW_VALUES) {
-        let k = 0;
-        while (k < seenCount && (seenHi[k] !== hi || seenLo[k] !== lo)) k++;
-        if (k === seenCount) {
-          seenHi[k] = hi;
-          seenLo[k] = lo;
-          seenCount++;
+      // Distinct finite values, counted up to FEW_VALUES + 1 in locals (the hot case is a sign pattern).
+      if (seen <= FEW_VALUES) {
+        if (seen === 0) ((h0 = hi), (l0 = lo), (seen = 1));
+        else if ((hi !== h0 || lo !== l0) && (seen < 2 || hi !== h1 || lo !== l1) && (seen < 3 || hi !== h2 || lo !== l2) && (seen < 4 || hi !== h3 || lo !== l3)) {
+          if (seen === 1) ((h1 = hi), (l1 = lo));
+          else if (seen === 2) ((h2 = hi), (l2 = lo));
+          else if (seen === 3) ((h3 = hi), (l3 = lo));
+          seen++;
         }
       }
     }
@@ -649,6 +655,7 @@ function mixWords(h: Hash64, values: Float64Array, words: Uint32Array, length: n
   }
   h.a = a;
   h.b = b;
+  seenCount = seen;
 }
 
 /** Raw probe outputs of a program (reduced first). */
