@@ -82,7 +82,8 @@ describe('thresh_sign cuts and few-valued outputs', () => {
     for (let i = 1; i + 1 < magnitudes.length; i++) if (magnitudes[i + 1]! - magnitudes[i]! > magnitudes[at + 1]! - magnitudes[at]!) at = i;
     const lo = magnitudes[at]!;
     const hi = magnitudes[at + 1]!;
-    const cut = (e: number): ReturnType<typeof prog> => prog(`  u = thresh_sign(g, ${e})`);
+    // Plus g, so the outputs take many values and no extension set is probed: only the cut tells them apart.
+    const cut = (e: number): ReturnType<typeof prog> => prog(`  a = thresh_sign(g, ${e})\n  u = a + g`);
     const a = cut(lo + (hi - lo) / 3);
     const b = cut(lo + (2 * (hi - lo)) / 3);
     expect(Array.from(probeOutputs(a))).toEqual(Array.from(probeOutputs(b)));
