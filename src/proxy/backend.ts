@@ -24,7 +24,7 @@ export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-s
 export const REFERENCE_BACKEND = 'reference';
 /** The --backend values, for help texts and messages. */
 export const BACKEND_CHOICES = 'auto, gpu, webgpu, webgpu-software, node, wasm, cpu or reference';
-export const REFERENCE_DESCRIPTION = 'Float64 reference interpreter, no tfjs (closed-form-gradient tasks: quadratic)';
+export const REFERENCE_DESCRIPTION = 'Float64 reference interpreter with hand-written gradients, no tfjs (task kinds quadratic and classifier)';
 
 export interface BackendHandle {
   tf: Tf;

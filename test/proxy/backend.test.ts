@@ -36,6 +36,11 @@ describe('initBackend', () => {
     expect(h.tf.getBackend()).toBe('cpu');
   });
 
+  it("'reference' is a backend name but not a tfjs backend: initBackend refuses it in one line", async () => {
+    expect(isBackendName('reference')).toBe(true);
+    await expect(initBackend('reference')).rejects.toThrow(/reference backend is the Float64 interpreter, not a tfjs backend/);
+  });
+
   it('knows its backend names', () => {
     expect(isBackendName('wasm')).toBe(true);
     expect(isBackendName('tpu')).toBe(false);

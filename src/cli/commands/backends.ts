@@ -5,7 +5,7 @@ import { styleFor, table } from '../format.ts';
 export function register(program: Command): void {
   program
     .command('backends')
-    .description('list the TensorFlow.js backends available on this machine (with the GPU adapter, if any)')
+    .description('list the training backends available on this machine: the TensorFlow.js ones (with the GPU adapter, if any) and the reference interpreter')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ optsearch backends\n')
     .action(async (opts: { json?: boolean }) => {
