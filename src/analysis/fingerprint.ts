@@ -62,12 +62,15 @@ const BANDS: readonly (readonly [number, number])[] = [
   [-2, -1.2],
   [-1.2, -0.5],
   [-0.5, 0],
-  [-0.03, 0.03],
+  [-0.03, 0.03], // NEAR_ONE: drawn as 1 +- 10^U(NEAR_ONE_LOG_DISTANCE), not from this band
   [0, 0.5],
   [0.5, 1.3],
   [1.3, 2],
 ];
 const WIDE: readonly [number, number] = [-3, 2];
+/** The band around 1 (index in BANDS): magnitudes 1 +- 10^U(NEAR_ONE_LOG_DISTANCE) instead. */
+const NEAR_ONE = 4;
+const NEAR_ONE_LOG_DISTANCE: readonly [number, number] = [-7, -1];
 const KINDS = BANDS.length + 1;
 /**
  * Signs of a configuration's elements: random per element, one sign for the whole configuration,
@@ -132,6 +135,8 @@ function probeSet(seed: number): ProbeSet {
   if (set) return set;
   const rng = new Rng(seed);
   const magnitude = (kind: number, wideLo: number, wideHi: number): number => {
+    // log-uniform distance to 1, so a domain edge at 1 + d is straddled for every scale of d
+    if (kind === NEAR_ONE) return 1 + (rng.next() < 0.5 ? -1 : 1) * Math.pow(10, rng.uniform(NEAR_ONE_LOG_DISTANCE[0], NEAR_ONE_LOG_DISTANCE[1]));
     const [lo, hi] = kind < BANDS.length ? (BANDS[kind] as readonly [number, number]) : [wideLo, wideHi];
     return Math.pow(10, rng.uniform(lo, hi));
   };
