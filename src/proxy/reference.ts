@@ -1,7 +1,7 @@
 /**
  * The reference trainer: a program trains a task in the Float64 reference interpreter instead of
- * tfjs, with the gradient written out by hand: the quadratic kind (closed form) and the classifier
- * kind (softmax regression or a relu MLP, backpropagation in plain loops). On these small models a
+ * tfjs, with the gradient written out by hand: the quadratic kind (closed form), the classifier kind
+ * and the teacher-student kind (softmax regression or a relu MLP, backpropagation in plain loops). On these small models a
  * step costs microseconds where tfjs spends about a millisecond in per-op overhead, so a search can
  * train tens of thousands of programs on a laptop. Same contract as trainProgram: the same random
  * draws in the same order (initial weights, then each step's noise or minibatch), the same
@@ -17,11 +17,12 @@ import { gatherRows, loadDataset, splitIndices } from './data.ts';
 import { datasetParam } from './tasks/classifier.ts';
 import { glorot, num, numList } from './tasks/common.ts';
 import { noiseDraw, quadraticProblem } from './tasks/quadratic.ts';
+import { drawTeacherBatch, teacherStudentProblem } from './tasks/teacher-student.ts';
 import { checkpointStepOf, taskScheduleValue } from './train.ts';
 import type { BaselineReference, EvalStatus, TaskKind, TaskSpec, TrainResult } from './types.ts';
 
 /** Task kinds the reference trainer can run. */
-export const REFERENCE_KINDS: readonly TaskKind[] = ['quadratic', 'classifier'];
+export const REFERENCE_KINDS: readonly TaskKind[] = ['quadratic', 'classifier', 'teacher-student'];
 
 /** A task as the reference trainer sees it: flat Float64 weights and a hand-written gradient. */
 interface ReferenceTask {
@@ -30,6 +31,8 @@ interface ReferenceTask {
   /** Gradient and training loss of the next step at w (draws that step's noise or minibatch). */
   gradient(w: Float64Array): { g: Float64Array; loss: number };
   evaluate(w: Float64Array): { loss: number; metric: number };
+  /** Known minimum of the held-out loss, when the task computes it. */
+  readonly lossFloor?: number;
 }
 
 function quadraticTask(spec: TaskSpec, seed: number): ReferenceTask {
@@ -74,18 +77,11 @@ function quadraticTask(spec: TaskSpec, seed: number): ReferenceTask {
 }
 
 /**
- * Softmax regression or a relu MLP on a table, as buildClassifier: weights [W1, b1, W2, b2, ...]
- * (W row-major fan-in x fan-out, Glorot-uniform from the seed, biases zero), minibatches drawn with
- * replacement from the training rows, held-out loss = validation cross-entropy, metric = accuracy.
+ * A relu MLP with a softmax cross-entropy head, in Float64: weights [W1, b1, W2, b2, ...] as one flat
+ * array (W row-major fan-in x fan-out, Glorot-uniform from rng, biases zero, drawn in the order
+ * makeMlp draws them).
  */
-function classifierTask(spec: TaskSpec, seed: number): ReferenceTask {
-  const ds = loadDataset(datasetParam(spec));
-  const split = splitIndices(ds.n, num(spec, 'validationFraction', 0.2), num(spec, 'splitSeed', 0));
-  const trainRows = spec.params.trainRows === undefined ? split.train : split.train.subarray(0, num(spec, 'trainRows'));
-  const val = gatherRows(ds, split.validation);
-  const rng = new Rng(seed);
-  const hidden = spec.params.hidden === undefined || (spec.params.hidden as number[]).length === 0 ? [] : numList(spec, 'hidden', []);
-  const sizes = [ds.features, ...hidden, ds.classes];
+function referenceMlp(sizes: readonly number[], rng: Rng) {
   const layers = sizes.length - 1;
   const leaves: number[] = [];
   const init: number[] = [];
@@ -97,9 +93,9 @@ function classifierTask(spec: TaskSpec, seed: number): ReferenceTask {
   }
   const layout = makeLayout(leaves);
   const offsets = layout.offsets;
-  const classes = ds.classes;
+  const classes = sizes[layers] as number;
   /** Activations of every layer for n rows: acts[0] = x, acts[layers] = logits. */
-  const forward = (w: Float64Array, x: Float32Array, n: number): Float64Array[] => {
+  const forward = (w: Float64Array, x: ArrayLike<number>, n: number): Float64Array[] => {
     const acts: Float64Array[] = [Float64Array.from(x)];
     for (let l = 0; l < layers; l++) {
       const a = sizes[l] as number;
@@ -122,78 +118,141 @@ function classifierTask(spec: TaskSpec, seed: number): ReferenceTask {
     }
     return acts;
   };
-  /** Mean cross-entropy of logits against labels; with probs given, also leaves softmax(logits) there. */
-  const crossEntropy = (logits: Float64Array, y: Int32Array, n: number, probs?: Float64Array): number => {
-    let total = 0;
+  /** Row-wise log-softmax of logits [n, classes]. */
+  const logSoftmax = (logits: Float64Array, n: number): Float64Array => {
+    const out = new Float64Array(n * classes);
     for (let i = 0; i < n; i++) {
       let max = -Infinity;
       for (let k = 0; k < classes; k++) max = Math.max(max, logits[i * classes + k] as number);
       let sum = 0;
       for (let k = 0; k < classes; k++) sum += Math.exp((logits[i * classes + k] as number) - max);
-      total += max + Math.log(sum) - (logits[i * classes + (y[i] as number)] as number);
-      if (probs) for (let k = 0; k < classes; k++) probs[i * classes + k] = Math.exp((logits[i * classes + k] as number) - max) / sum;
+      const lse = max + Math.log(sum);
+      for (let k = 0; k < classes; k++) out[i * classes + k] = (logits[i * classes + k] as number) - lse;
     }
-    return total / n;
+    return out;
   };
+  /** Mean cross-entropy against hard labels, and its gradient in w. */
+  const lossAndGradient = (w: Float64Array, x: ArrayLike<number>, y: Int32Array, n: number): { loss: number; g: Float64Array } => {
+    const acts = forward(w, x, n);
+    const logp = logSoftmax(acts[layers] as Float64Array, n);
+    let loss = 0;
+    // d loss / d logits = (softmax - onehot) / n
+    let delta = new Float64Array(n * classes);
+    for (let i = 0; i < n; i++) {
+      loss -= logp[i * classes + (y[i] as number)] as number;
+      for (let k = 0; k < classes; k++) delta[i * classes + k] = Math.exp(logp[i * classes + k] as number);
+      delta[i * classes + (y[i] as number)] = (delta[i * classes + (y[i] as number)] as number) - 1;
+    }
+    for (let i = 0; i < delta.length; i++) delta[i] = (delta[i] as number) / n;
+    const g = new Float64Array(w.length);
+    for (let l = layers - 1; l >= 0; l--) {
+      const a = sizes[l] as number;
+      const o = sizes[l + 1] as number;
+      const wOff = offsets[2 * l] as number;
+      const bOff = offsets[2 * l + 1] as number;
+      const inp = acts[l] as Float64Array;
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < o; k++) {
+          const dk = delta[i * o + k] as number;
+          if (dk === 0) continue;
+          g[bOff + k] = (g[bOff + k] as number) + dk;
+          for (let j = 0; j < a; j++) g[wOff + j * o + k] = (g[wOff + j * o + k] as number) + (inp[i * a + j] as number) * dk;
+        }
+      }
+      if (l === 0) break;
+      // back through W, then through the relu that made this layer's input
+      const prev = new Float64Array(n * a);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < a; j++) {
+          if (!((inp[i * a + j] as number) > 0)) continue;
+          let s = 0;
+          for (let k = 0; k < o; k++) s += (delta[i * o + k] as number) * (w[wOff + j * o + k] as number);
+          prev[i * a + j] = s;
+        }
+      }
+      delta = prev;
+    }
+    return { loss: loss / n, g };
+  };
+  /** Index of the first maximum of each row, as tf.argMax. */
+  const argMax = (logits: Float64Array, n: number): Int32Array => {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let k = 1; k < classes; k++) if ((logits[i * classes + k] as number) > (logits[i * classes + best] as number)) best = k;
+      out[i] = best;
+    }
+    return out;
+  };
+  return { layout, w0: Float64Array.from(init), layers, forward, logSoftmax, lossAndGradient, argMax };
+}
+
+/**
+ * Softmax regression or a relu MLP on a table, as buildClassifier: minibatches drawn with
+ * replacement from the training rows, held-out loss = validation cross-entropy, metric = accuracy.
+ */
+function classifierTask(spec: TaskSpec, seed: number): ReferenceTask {
+  const ds = loadDataset(datasetParam(spec));
+  const split = splitIndices(ds.n, num(spec, 'validationFraction', 0.2), num(spec, 'splitSeed', 0));
+  const trainRows = spec.params.trainRows === undefined ? split.train : split.train.subarray(0, num(spec, 'trainRows'));
+  const val = gatherRows(ds, split.validation);
+  const rng = new Rng(seed);
+  const hidden = spec.params.hidden === undefined || (spec.params.hidden as number[]).length === 0 ? [] : numList(spec, 'hidden', []);
+  const mlp = referenceMlp([ds.features, ...hidden, ds.classes], rng);
   const batch = spec.batchSize;
   return {
-    layout,
-    w0: Float64Array.from(init),
+    layout: mlp.layout,
+    w0: mlp.w0,
     gradient(w) {
       const rows = Int32Array.from({ length: batch }, () => trainRows[rng.int(trainRows.length)] as number);
       const b = gatherRows(ds, rows);
-      const acts = forward(w, b.x, batch);
-      const probs = new Float64Array(batch * classes);
-      const loss = crossEntropy(acts[layers] as Float64Array, b.y, batch, probs);
-      // d loss / d logits = (softmax - onehot) / n
-      let delta = probs;
-      for (let i = 0; i < batch; i++) {
-        const at = i * classes + (b.y[i] as number);
-        delta[at] = (delta[at] as number) - 1;
-      }
-      for (let i = 0; i < delta.length; i++) delta[i] = (delta[i] as number) / batch;
-      const g = new Float64Array(w.length);
-      for (let l = layers - 1; l >= 0; l--) {
-        const a = sizes[l] as number;
-        const o = sizes[l + 1] as number;
-        const wOff = offsets[2 * l] as number;
-        const bOff = offsets[2 * l + 1] as number;
-        const inp = acts[l] as Float64Array;
-        for (let i = 0; i < batch; i++) {
-          for (let k = 0; k < o; k++) {
-            const dk = delta[i * o + k] as number;
-            if (dk === 0) continue;
-            g[bOff + k] = (g[bOff + k] as number) + dk;
-            for (let j = 0; j < a; j++) g[wOff + j * o + k] = (g[wOff + j * o + k] as number) + (inp[i * a + j] as number) * dk;
-          }
-        }
-        if (l === 0) break;
-        // back through W, then through the relu that made this layer's input
-        const prev = new Float64Array(batch * a);
-        for (let i = 0; i < batch; i++) {
-          for (let j = 0; j < a; j++) {
-            if (!((inp[i * a + j] as number) > 0)) continue;
-            let s = 0;
-            for (let k = 0; k < o; k++) s += (delta[i * o + k] as number) * (w[wOff + j * o + k] as number);
-            prev[i * a + j] = s;
-          }
-        }
-        delta = prev;
-      }
-      return { g, loss };
+      return mlp.lossAndGradient(w, b.x, b.y, batch);
     },
     evaluate(w) {
       const n = split.validation.length;
-      const logits = forward(w, val.x, n)[layers] as Float64Array;
-      const loss = crossEntropy(logits, val.y, n);
+      const logits = mlp.forward(w, val.x, n)[mlp.layers] as Float64Array;
+      const logp = mlp.logSoftmax(logits, n);
+      let loss = 0;
+      for (let i = 0; i < n; i++) loss -= logp[i * ds.classes + (val.y[i] as number)] as number;
+      const predicted = mlp.argMax(logits, n);
       let correct = 0;
-      for (let i = 0; i < n; i++) {
-        // the first maximum, as tf.argMax
-        let best = 0;
-        for (let k = 1; k < classes; k++) if ((logits[i * classes + k] as number) > (logits[i * classes + best] as number)) best = k;
-        if (best === val.y[i]) correct++;
-      }
-      return { loss, metric: correct / n };
+      for (let i = 0; i < n; i++) if (predicted[i] === val.y[i]) correct++;
+      return { loss: loss / n, metric: correct / n };
+    },
+  };
+}
+
+/**
+ * The online teacher-student task, as buildTeacherStudent: the same teacher, held-out set and draws
+ * (inputs rounded to float32 as the tfjs task stores them), a relu student, held-out loss = expected
+ * cross-entropy against the teacher's probabilities, metric = agreement with the teacher's argmax.
+ */
+function teacherStudentTask(spec: TaskSpec, seed: number): ReferenceTask & { lossFloor: number } {
+  const problem = teacherStudentProblem(spec);
+  const { inputs, classes, teacher, heldOut, hx, hp, hy } = problem;
+  const rng = new Rng(seed);
+  const mlp = referenceMlp([inputs, num(spec, 'studentHidden', teacher.hidden), classes], rng);
+  const batch = spec.batchSize;
+  const bx = new Float32Array(batch * inputs);
+  const by = new Int32Array(batch);
+  const p = new Float64Array(classes);
+  return {
+    layout: mlp.layout,
+    w0: mlp.w0,
+    lossFloor: problem.entropy,
+    gradient(w) {
+      drawTeacherBatch(rng, teacher, bx, by, p);
+      return mlp.lossAndGradient(w, bx, by, batch);
+    },
+    evaluate(w) {
+      const logits = mlp.forward(w, hx, heldOut)[mlp.layers] as Float64Array;
+      const logp = mlp.logSoftmax(logits, heldOut);
+      let loss = 0;
+      for (let i = 0; i < heldOut * classes; i++) loss -= (hp[i] as number) * (logp[i] as number);
+      const predicted = mlp.argMax(logits, heldOut);
+      let agree = 0;
+      for (let i = 0; i < heldOut; i++) if (predicted[i] === hy[i]) agree++;
+      return { loss: loss / heldOut, metric: agree / heldOut };
     },
   };
 }
@@ -222,7 +281,7 @@ export function trainReference(opts: ReferenceTrainOptions): TrainResult {
   let finalLoss: number | undefined;
   let metric: number | undefined;
   let checkpointLoss: number | undefined;
-  const lossFloor = spec.lossFloor ?? 0;
+  let lossFloor = spec.lossFloor ?? 0;
   let steps = 0;
   const stop = (s: EvalStatus, r: string): void => {
     status = s;
@@ -234,7 +293,8 @@ export function trainReference(opts: ReferenceTrainOptions): TrainResult {
     }
     const program = typeof opts.program === 'string' ? parseProgram(opts.program) : opts.program;
     const prep = prepare(program);
-    const task = spec.kind === 'quadratic' ? quadraticTask(spec, seed) : classifierTask(spec, seed);
+    const task = spec.kind === 'quadratic' ? quadraticTask(spec, seed) : spec.kind === 'classifier' ? classifierTask(spec, seed) : teacherStudentTask(spec, seed);
+    lossFloor = task.lossFloor ?? lossFloor;
     const { layout, evaluate } = task;
     let w: Float64Array = task.w0;
     let state: readonly Float64Array[] = Array.from({ length: prep.slotCount }, () => new Float64Array(layout.total));

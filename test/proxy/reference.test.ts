@@ -50,6 +50,7 @@ describe('reference trainer against tfjs cpu', () => {
     ['box-quadratic', () => loadTaskSpec('box-quadratic')],
     ['logreg-cancer (softmax regression)', () => loadTaskSpec('logreg-cancer')],
     ['digits-mlp (relu MLP 64-32-10, 100 steps)', () => ({ ...loadTaskSpec('digits-mlp'), steps: 100 })],
+    ['teacher-student (relu student 32-64-16, 100 steps)', () => ({ ...loadTaskSpec('teacher-student'), steps: 100 })],
   ];
   for (const [taskLabel, specOf] of tasks) {
     for (const [label, text] of programs) {
@@ -58,6 +59,7 @@ describe('reference trainer against tfjs cpu', () => {
         const ref = trainReference({ program: text, spec, fidelity: 1, seed: 3 });
         const tfr = await trainProgram({ tf, backend: 'cpu', program: text, spec, fidelity: 1, seed: 3 });
         expect(ref.status, ref.reason).toBe(tfr.status);
+        expect(ref.lossFloor).toBeCloseTo(tfr.lossFloor, 12);
         expect(ref.steps).toBe(tfr.steps);
         expect(ref.backend).toBe('reference');
         const close = (a: number | null, b: number | null, what: string): void => {
@@ -98,7 +100,7 @@ describe('reference trainer refusals', () => {
   it('a task kind without a hand-written gradient is a failed result naming the kinds it trains', () => {
     const r = trainReference({ program: prog('adamw'), spec: loadTaskSpec('digits-conv'), fidelity: 1, seed: 0 });
     expect(r.status).toBe('failed');
-    expect(r.reason).toMatch(/quadratic, classifier.*digits-conv is convnet/);
+    expect(r.reason).toMatch(/quadratic, classifier, teacher-student.*digits-conv is convnet/);
   });
 
   it('a bad program is a failed result with the parser message', () => {

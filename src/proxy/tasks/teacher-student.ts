@@ -50,11 +50,24 @@ export function teacherProbs(t: Teacher, x: ArrayLike<number>, out: Float64Array
   for (let c = 0; c < t.classes; c++) out[c] = (out[c] as number) / z;
 }
 
-export function buildTeacherStudent(tf: Tf, spec: TaskSpec, seed: number): TaskInstance {
+/** The fixed part of a teacher-student task: the teacher and the held-out set (from problemSeed). */
+export interface TeacherStudentProblem {
+  readonly inputs: number;
+  readonly classes: number;
+  readonly teacher: Teacher;
+  readonly heldOut: number;
+  /** Held-out inputs [heldOut, inputs], the teacher's probabilities [heldOut, classes], its argmax. */
+  readonly hx: Float32Array;
+  readonly hp: Float32Array;
+  readonly hy: Int32Array;
+  /** The teacher's mean entropy on the held-out set (the Bayes loss). */
+  readonly entropy: number;
+}
+
+export function teacherStudentProblem(spec: TaskSpec): TeacherStudentProblem {
   const inputs = num(spec, 'inputs', 32);
   const hidden = num(spec, 'hidden', 64);
   const classes = num(spec, 'classes', 16);
-  const studentHidden = num(spec, 'studentHidden', hidden);
   const heldOut = num(spec, 'heldOut', 5000);
   // The teacher and the held-out set are fixed by problemSeed; the evaluation seed drives the rest.
   const prob = new Rng(num(spec, 'problemSeed', 1));
@@ -75,28 +88,41 @@ export function buildTeacherStudent(tf: Tf, spec: TaskSpec, seed: number): TaskI
   }
   let entropy = 0;
   for (const q of hp) if (q > 0) entropy -= q * Math.log(q);
+  return { inputs, classes, teacher, heldOut, hx, hp, hy, entropy: entropy / heldOut };
+}
+
+/** One training batch: inputs from N(0, I) into bx, labels sampled from the teacher into by. */
+export function drawTeacherBatch(rng: Rng, teacher: Teacher, bx: Float32Array, by: Int32Array, p: Float64Array): void {
+  const inputs = teacher.inputs;
+  const classes = teacher.classes;
+  for (let n = 0; n < by.length; n++) {
+    for (let i = 0; i < inputs; i++) bx[n * inputs + i] = rng.normal();
+    teacherProbs(teacher, bx.subarray(n * inputs, (n + 1) * inputs), p);
+    let u = rng.next();
+    let c = 0;
+    while (c < classes - 1 && u >= (p[c] as number)) {
+      u -= p[c] as number;
+      c++;
+    }
+    by[n] = c;
+  }
+}
+
+export function buildTeacherStudent(tf: Tf, spec: TaskSpec, seed: number): TaskInstance {
+  const { inputs, classes, teacher, heldOut, hx, hp, hy, entropy } = teacherStudentProblem(spec);
   const rng = new Rng(seed);
-  const student = makeMlp(tf, rng, [inputs, studentHidden, classes]);
+  const student = makeMlp(tf, rng, [inputs, num(spec, 'studentHidden', teacher.hidden), classes]);
   const heldX = tf.tensor2d(hx, [heldOut, inputs]);
   const heldP = tf.tensor2d(hp, [heldOut, classes]);
   const batch = spec.batchSize;
   const bx = new Float32Array(batch * inputs);
   const by = new Int32Array(batch);
+  const p = new Float64Array(classes);
   return {
     params: student.params,
-    lossFloor: entropy / heldOut,
+    lossFloor: entropy,
     batchLoss() {
-      for (let n = 0; n < batch; n++) {
-        for (let i = 0; i < inputs; i++) bx[n * inputs + i] = rng.normal();
-        teacherProbs(teacher, bx.subarray(n * inputs, (n + 1) * inputs), p);
-        let u = rng.next();
-        let c = 0;
-        while (c < classes - 1 && u >= (p[c] as number)) {
-          u -= p[c] as number;
-          c++;
-        }
-        by[n] = c;
-      }
+      drawTeacherBatch(rng, teacher, bx, by, p);
       return softmaxCrossEntropy(tf, student.forward(tf.tensor2d(bx, [batch, inputs])), by, classes);
     },
     evaluate() {
@@ -111,4 +137,3 @@ export function buildTeacherStudent(tf: Tf, spec: TaskSpec, seed: number): TaskI
     },
   };
 }
-
