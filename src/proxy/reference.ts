@@ -152,11 +152,13 @@ function referenceMlp(sizes: readonly number[], rng: Rng) {
       const bOff = offsets[2 * l + 1] as number;
       const inp = acts[l] as Float64Array;
       for (let i = 0; i < n; i++) {
-        for (let k = 0; k < o; k++) {
-          const dk = delta[i * o + k] as number;
-          if (dk === 0) continue;
-          g[bOff + k] = (g[bOff + k] as number) + dk;
-          for (let j = 0; j < a; j++) g[wOff + j * o + k] = (g[wOff + j * o + k] as number) + (inp[i * a + j] as number) * dk;
+        for (let k = 0; k < o; k++) g[bOff + k] = (g[bOff + k] as number) + (delta[i * o + k] as number);
+        // row-major W: the inner loop runs along a row, and a zero (relu-dead) input skips it
+        for (let j = 0; j < a; j++) {
+          const v = inp[i * a + j] as number;
+          if (v === 0) continue;
+          const row = wOff + j * o;
+          for (let k = 0; k < o; k++) g[row + k] = (g[row + k] as number) + v * (delta[i * o + k] as number);
         }
       }
       if (l === 0) break;
