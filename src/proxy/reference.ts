@@ -18,8 +18,8 @@ import { datasetParam } from './tasks/classifier.ts';
 import { glorot, num, numList } from './tasks/common.ts';
 import { noiseDraw, quadraticProblem } from './tasks/quadratic.ts';
 import { drawTeacherBatch, teacherStudentProblem } from './tasks/teacher-student.ts';
-import { checkpointStepOf, taskScheduleValue } from './train.ts';
-import type { BaselineReference, EvalStatus, TaskKind, TaskSpec, TrainResult } from './types.ts';
+import { RunMonitor, taskScheduleValue } from './train.ts';
+import type { BaselineReference, TaskKind, TaskSpec, TrainResult } from './types.ts';
 
 /** Task kinds the reference trainer can run. */
 export const REFERENCE_KINDS: readonly TaskKind[] = ['quadratic', 'classifier', 'teacher-student'];
@@ -269,26 +269,9 @@ export interface ReferenceTrainOptions {
   readonly timeLimitSeconds?: number;
 }
 
-const finiteOrNull = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
-
 export function trainReference(opts: ReferenceTrainOptions): TrainResult {
   const { spec, seed } = opts;
-  const start = performance.now();
-  const limitMs = (opts.timeLimitSeconds ?? spec.hurdles.timeLimitSeconds) * 1000;
-  const checkpointStep = checkpointStepOf(spec);
-  const curve: [number, number][] = [];
-  let status: EvalStatus = 'ok';
-  let reason = '';
-  let initialLoss: number | undefined;
-  let finalLoss: number | undefined;
-  let metric: number | undefined;
-  let checkpointLoss: number | undefined;
-  let lossFloor = spec.lossFloor ?? 0;
-  let steps = 0;
-  const stop = (s: EvalStatus, r: string): void => {
-    status = s;
-    reason = r;
-  };
+  const run = new RunMonitor(spec, opts.baseline, opts.timeLimitSeconds);
   try {
     if (!REFERENCE_KINDS.includes(spec.kind)) {
       throw new Error(`the reference backend trains only the task kinds whose gradient it writes out (${REFERENCE_KINDS.join(', ')}); ${spec.name} is ${spec.kind}`);
@@ -296,78 +279,24 @@ export function trainReference(opts: ReferenceTrainOptions): TrainResult {
     const program = typeof opts.program === 'string' ? parseProgram(opts.program) : opts.program;
     const prep = prepare(program);
     const task = spec.kind === 'quadratic' ? quadraticTask(spec, seed) : spec.kind === 'classifier' ? classifierTask(spec, seed) : teacherStudentTask(spec, seed);
-    lossFloor = task.lossFloor ?? lossFloor;
+    run.lossFloor = task.lossFloor ?? run.lossFloor;
     const { layout, evaluate } = task;
     let w: Float64Array = task.w0;
     let state: readonly Float64Array[] = Array.from({ length: prep.slotCount }, () => new Float64Array(layout.total));
-    initialLoss = evaluate(w).loss;
-    const every = Math.max(1, Math.floor(spec.steps / (spec.curvePoints ?? 10)));
-    let firstTrainLoss: number | undefined;
+    run.initialLoss = evaluate(w).loss;
     for (let t = 0; t < spec.steps; t++) {
-      const lr = taskScheduleValue(spec, t);
       const { g, loss } = task.gradient(w);
-      const out = step(prep, { w, g, state, lr }, layout);
+      const out = step(prep, { w, g, state, lr: taskScheduleValue(spec, t) }, layout);
       w = applyUpdate(w, out.update);
       state = out.state;
-      steps = t + 1;
-      if (t === 0 || steps % every === 0 || steps === spec.steps) curve.push([steps, loss]);
-      if (!Number.isFinite(loss)) {
-        stop('diverged', `training loss is ${loss} at step ${steps}`);
-        break;
-      }
-      firstTrainLoss ??= loss;
-      if (Math.abs(loss) > spec.hurdles.divergeRatio * Math.max(Math.abs(firstTrainLoss), 1e-12)) {
-        stop('diverged', `training loss ${loss.toPrecision(4)} at step ${steps} is over ${spec.hurdles.divergeRatio}x the first (${firstTrainLoss.toPrecision(4)})`);
-        break;
-      }
-      if (steps === checkpointStep && steps < spec.steps) {
-        checkpointLoss = evaluate(w).loss;
-        if (!Number.isFinite(checkpointLoss)) {
-          stop('diverged', `held-out loss is ${checkpointLoss} at step ${steps}`);
-          break;
-        }
-        const b = opts.baseline;
-        if (b && b.checkpointStep === steps) {
-          const behind = spec.hurdles.behindRatio * Math.max(b.checkpointLoss - lossFloor, 1e-12);
-          if (checkpointLoss - lossFloor > behind) {
-            stop('hurdle', `held-out loss ${checkpointLoss.toPrecision(4)} at step ${steps} is over ${spec.hurdles.behindRatio}x behind the baseline's ${b.checkpointLoss.toPrecision(4)}`);
-            break;
-          }
-        }
-      }
-      if (performance.now() - start > limitMs) {
-        stop('timeout', `wall-clock limit of ${(limitMs / 1000).toFixed(1)} s reached at step ${steps} of ${spec.steps}`);
-        break;
-      }
+      const steps = (run.steps = t + 1);
+      if (!run.trainLoss(steps, loss)) break;
+      if (run.checkpointDue(steps) && !run.checkpoint(steps, evaluate(w).loss)) break;
+      if (!run.inTime(steps)) break;
     }
-    if (status === 'ok') {
-      const ev = evaluate(w);
-      finalLoss = ev.loss;
-      metric = ev.metric;
-      if (!Number.isFinite(ev.loss)) stop('diverged', `final held-out loss is ${ev.loss}`);
-      if (steps === checkpointStep) checkpointLoss = ev.loss;
-    }
+    if (run.status === 'ok') run.finish(evaluate(w));
   } catch (e) {
-    const m = e instanceof Error ? e.message : String(e);
-    stop('failed', (m.split('\n')[0] ?? m).slice(0, 500));
+    run.fail(e);
   }
-  return {
-    status,
-    reason,
-    task: spec.name,
-    fidelity: opts.fidelity,
-    seed,
-    initialLoss: finiteOrNull(initialLoss),
-    finalLoss: finiteOrNull(finalLoss),
-    lossFloor,
-    metric: finiteOrNull(metric),
-    metricName: spec.metric.name,
-    higherIsBetter: spec.metric.higherIsBetter,
-    checkpointStep,
-    checkpointLoss: finiteOrNull(checkpointLoss),
-    lossCurve: curve,
-    steps,
-    seconds: (performance.now() - start) / 1000,
-    backend: 'reference',
-  };
+  return run.result(opts.fidelity, seed, 'reference');
 }

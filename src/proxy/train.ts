@@ -55,39 +55,144 @@ function oneLine(e: unknown): string {
 
 const finiteOrNull = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
 
+/**
+ * The bookkeeping and hurdles of one training run, shared by the tfjs loop below and the reference
+ * trainer (src/proxy/reference.ts), so both stop runs by the same rules and report them alike.
+ */
+export class RunMonitor {
+  readonly checkpointStep: number;
+  readonly curve: [number, number][] = [];
+  status: EvalStatus = 'ok';
+  reason = '';
+  initialLoss: number | undefined;
+  finalLoss: number | undefined;
+  metric: number | undefined;
+  checkpointLoss: number | undefined;
+  lossFloor: number;
+  steps = 0;
+  private firstTrainLoss: number | undefined;
+  private readonly every: number;
+  private readonly start = performance.now();
+  private readonly limitMs: number;
+
+  constructor(
+    private readonly spec: TaskSpec,
+    private readonly baseline: BaselineReference | undefined,
+    timeLimitSeconds: number | undefined,
+  ) {
+    this.checkpointStep = checkpointStepOf(spec);
+    this.lossFloor = spec.lossFloor ?? 0;
+    this.every = Math.max(1, Math.floor(spec.steps / (spec.curvePoints ?? 10)));
+    this.limitMs = (timeLimitSeconds ?? spec.hurdles.timeLimitSeconds) * 1000;
+  }
+
+  stop(status: EvalStatus, reason: string): void {
+    this.status = status;
+    this.reason = reason;
+  }
+
+  /** Whether the training loss after `steps` steps is a point of the loss curve. */
+  onCurve(steps: number): boolean {
+    return steps === 1 || steps % this.every === 0 || steps === this.spec.steps;
+  }
+
+  /** A training loss read after `steps` steps: the curve point, and the divergence hurdle. False: stop. */
+  trainLoss(steps: number, loss: number): boolean {
+    if (this.onCurve(steps)) this.curve.push([steps, loss]);
+    if (!Number.isFinite(loss)) {
+      this.stop('diverged', `training loss is ${loss} at step ${steps}`);
+      return false;
+    }
+    const first = (this.firstTrainLoss ??= loss);
+    const ratio = this.spec.hurdles.divergeRatio;
+    if (Math.abs(loss) > ratio * Math.max(Math.abs(first), 1e-12)) {
+      this.stop('diverged', `training loss ${loss.toPrecision(4)} at step ${steps} is over ${ratio}x the first (${first.toPrecision(4)})`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Whether the held-out loss is due after `steps` steps (the checkpoint, unless it is the last step). */
+  checkpointDue(steps: number): boolean {
+    return steps === this.checkpointStep && steps < this.spec.steps;
+  }
+
+  /** The held-out loss at the checkpoint: divergence, and the hurdle against the baseline. False: stop. */
+  checkpoint(steps: number, loss: number): boolean {
+    this.checkpointLoss = loss;
+    if (!Number.isFinite(loss)) {
+      this.stop('diverged', `held-out loss is ${loss} at step ${steps}`);
+      return false;
+    }
+    const b = this.baseline;
+    if (b && b.checkpointStep === steps) {
+      const behindRatio = this.spec.hurdles.behindRatio;
+      if (loss - this.lossFloor > behindRatio * Math.max(b.checkpointLoss - this.lossFloor, 1e-12)) {
+        this.stop('hurdle', `held-out loss ${loss.toPrecision(4)} at step ${steps} is over ${behindRatio}x behind the baseline's ${b.checkpointLoss.toPrecision(4)}`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The wall-clock limit after `steps` steps. False: stop. */
+  inTime(steps: number): boolean {
+    if (performance.now() - this.start <= this.limitMs) return true;
+    this.stop('timeout', `wall-clock limit of ${(this.limitMs / 1000).toFixed(1)} s reached at step ${steps} of ${this.spec.steps}`);
+    return false;
+  }
+
+  /** The final held-out evaluation of a run that was not stopped. */
+  finish(ev: { loss: number; metric: number }): void {
+    this.finalLoss = ev.loss;
+    this.metric = ev.metric;
+    if (!Number.isFinite(ev.loss)) this.stop('diverged', `final held-out loss is ${ev.loss}`);
+    if (this.steps === this.checkpointStep) this.checkpointLoss = ev.loss;
+  }
+
+  fail(e: unknown): void {
+    this.stop('failed', oneLine(e));
+  }
+
+  result(fidelity: number, seed: number, backend: string): TrainResult {
+    return {
+      status: this.status,
+      reason: this.reason,
+      task: this.spec.name,
+      fidelity,
+      seed,
+      initialLoss: finiteOrNull(this.initialLoss),
+      finalLoss: finiteOrNull(this.finalLoss),
+      lossFloor: this.lossFloor,
+      metric: finiteOrNull(this.metric),
+      metricName: this.spec.metric.name,
+      higherIsBetter: this.spec.metric.higherIsBetter,
+      checkpointStep: this.checkpointStep,
+      checkpointLoss: finiteOrNull(this.checkpointLoss),
+      lossCurve: this.curve,
+      steps: this.steps,
+      seconds: (performance.now() - this.start) / 1000,
+      backend,
+    };
+  }
+}
+
 export async function trainProgram(opts: TrainOptions): Promise<TrainResult> {
   const { tf, spec, seed } = opts;
-  const start = performance.now();
-  const limitMs = (opts.timeLimitSeconds ?? spec.hurdles.timeLimitSeconds) * 1000;
-  const checkpointStep = checkpointStepOf(spec);
-  const curve: [number, number][] = [];
-  let status: EvalStatus = 'ok';
-  let reason = '';
-  let initialLoss: number | undefined;
-  let finalLoss: number | undefined;
-  let metric: number | undefined;
-  let checkpointLoss: number | undefined;
-  let lossFloor = spec.lossFloor ?? 0;
-  let steps = 0;
+  const run = new RunMonitor(spec, opts.baseline, opts.timeLimitSeconds);
   let task: TaskInstance | undefined;
   let compiled: CompiledStep | undefined;
-  const stop = (s: EvalStatus, r: string): void => {
-    status = s;
-    reason = r;
-  };
   try {
     const program = typeof opts.program === 'string' ? parseProgram(opts.program) : opts.program;
     const lowered = lowerProgram(program);
     task = getTaskBuilder(spec.kind)(tf, spec, seed);
-    lossFloor = task.lossFloor ?? lossFloor;
+    run.lossFloor = task.lossFloor ?? run.lossFloor;
     compiled = compileProgram(tf, lowered, task.params);
     const params = [...task.params] as Variable[];
-    initialLoss = (await task.evaluate()).loss;
-    const every = Math.max(1, Math.floor(spec.steps / (spec.curvePoints ?? 10)));
+    run.initialLoss = (await task.evaluate()).loss;
     // On CPU backends reading the loss is nearly free, so every step is checked and a diverging run
     // stops at once; on GPU backends a read waits for the queue, so only the curve points are read.
     const checkEveryStep = opts.backend === 'wasm' || opts.backend === 'cpu';
-    let firstTrainLoss: number | undefined;
     for (let t = 0; t < spec.steps; t++) {
       const lr = taskScheduleValue(spec, t);
       const { value, grads } = tf.variableGrads(() => task!.batchLoss(t) as Scalar, params);
@@ -99,53 +204,20 @@ export async function trainProgram(opts: TrainOptions): Promise<TrainResult> {
       } finally {
         for (const k of Object.keys(grads)) grads[k]?.dispose();
       }
-      steps = t + 1;
-      const onCurve = t === 0 || steps % every === 0 || steps === spec.steps;
-      if (onCurve || checkEveryStep) {
+      const steps = (run.steps = t + 1);
+      if (run.onCurve(steps) || checkEveryStep) {
         const loss = (await value.data())[0] as number;
         value.dispose();
-        if (onCurve) curve.push([steps, loss]);
-        if (!Number.isFinite(loss)) {
-          stop('diverged', `training loss is ${loss} at step ${steps}`);
-          break;
-        }
-        firstTrainLoss ??= loss;
-        if (Math.abs(loss) > spec.hurdles.divergeRatio * Math.max(Math.abs(firstTrainLoss), 1e-12)) {
-          stop('diverged', `training loss ${loss.toPrecision(4)} at step ${steps} is over ${spec.hurdles.divergeRatio}x the first (${firstTrainLoss.toPrecision(4)})`);
-          break;
-        }
+        if (!run.trainLoss(steps, loss)) break;
       } else {
         value.dispose();
       }
-      if (steps === checkpointStep && steps < spec.steps) {
-        checkpointLoss = (await task.evaluate()).loss;
-        if (!Number.isFinite(checkpointLoss)) {
-          stop('diverged', `held-out loss is ${checkpointLoss} at step ${steps}`);
-          break;
-        }
-        const b = opts.baseline;
-        if (b && b.checkpointStep === steps) {
-          const behind = spec.hurdles.behindRatio * Math.max(b.checkpointLoss - lossFloor, 1e-12);
-          if (checkpointLoss - lossFloor > behind) {
-            stop('hurdle', `held-out loss ${checkpointLoss.toPrecision(4)} at step ${steps} is over ${spec.hurdles.behindRatio}x behind the baseline's ${b.checkpointLoss.toPrecision(4)}`);
-            break;
-          }
-        }
-      }
-      if (performance.now() - start > limitMs) {
-        stop('timeout', `wall-clock limit of ${(limitMs / 1000).toFixed(1)} s reached at step ${steps} of ${spec.steps}`);
-        break;
-      }
+      if (run.checkpointDue(steps) && !run.checkpoint(steps, (await task.evaluate()).loss)) break;
+      if (!run.inTime(steps)) break;
     }
-    if (status === 'ok') {
-      const ev = await task.evaluate();
-      finalLoss = ev.loss;
-      metric = ev.metric;
-      if (!Number.isFinite(ev.loss)) stop('diverged', `final held-out loss is ${ev.loss}`);
-      if (steps === checkpointStep) checkpointLoss = ev.loss;
-    }
+    if (run.status === 'ok') run.finish(await task.evaluate());
   } catch (e) {
-    stop('failed', oneLine(e));
+    run.fail(e);
   } finally {
     try {
       compiled?.dispose();
@@ -154,23 +226,5 @@ export async function trainProgram(opts: TrainOptions): Promise<TrainResult> {
       // disposal problems must not mask the result
     }
   }
-  return {
-    status,
-    reason,
-    task: spec.name,
-    fidelity: opts.fidelity,
-    seed,
-    initialLoss: finiteOrNull(initialLoss),
-    finalLoss: finiteOrNull(finalLoss),
-    lossFloor,
-    metric: finiteOrNull(metric),
-    metricName: spec.metric.name,
-    higherIsBetter: spec.metric.higherIsBetter,
-    checkpointStep,
-    checkpointLoss: finiteOrNull(checkpointLoss),
-    lossCurve: curve,
-    steps,
-    seconds: (performance.now() - start) / 1000,
-    backend: opts.backend,
-  };
+  return run.result(opts.fidelity, seed, opts.backend);
 }
