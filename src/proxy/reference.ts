@@ -8,7 +8,6 @@
  * schedule, hurdles and TrainResult; it never throws. Results agree with the tfjs backends up to
  * float32 rounding (a test compares them).
  */
-import type { Program } from '../dsl/ast.ts';
 import { applyUpdate, prepare, step } from '../dsl/interpret.ts';
 import { makeLayout, type Layout } from '../dsl/ops.ts';
 import { parseProgram } from '../dsl/parse.ts';
@@ -18,8 +17,8 @@ import { datasetParam } from './tasks/classifier.ts';
 import { glorot, num, numList } from './tasks/common.ts';
 import { noiseDraw, quadraticProblem } from './tasks/quadratic.ts';
 import { drawTeacherBatch, teacherStudentProblem } from './tasks/teacher-student.ts';
-import { RunMonitor, taskScheduleValue } from './train.ts';
-import type { BaselineReference, TaskKind, TaskSpec, TrainResult } from './types.ts';
+import { RunMonitor, taskScheduleValue, type TrainOptions } from './train.ts';
+import type { TaskKind, TaskSpec, TrainResult } from './types.ts';
 
 /** Task kinds the reference trainer can run. */
 export const REFERENCE_KINDS: readonly TaskKind[] = ['quadratic', 'classifier', 'teacher-student'];
@@ -259,15 +258,8 @@ function teacherStudentTask(spec: TaskSpec, seed: number): ReferenceTask & { los
   };
 }
 
-export interface ReferenceTrainOptions {
-  readonly program: Program | string;
-  /** The task already resolved at its fidelity. */
-  readonly spec: TaskSpec;
-  readonly fidelity: number;
-  readonly seed: number;
-  readonly baseline?: BaselineReference;
-  readonly timeLimitSeconds?: number;
-}
+/** trainProgram's options without the tfjs handle: the task already resolved at its fidelity. */
+export type ReferenceTrainOptions = Omit<TrainOptions, 'tf' | 'backend'>;
 
 export function trainReference(opts: ReferenceTrainOptions): TrainResult {
   const { spec, seed } = opts;
