@@ -11,20 +11,19 @@ import { dirname, join } from 'node:path';
 // Static on purpose: webgpu.ts imports only Node built-ins at load time (Dawn is loaded when used),
 // and a dynamic import() of a .ts file fails inside tsx-loaded piscina workers.
 import * as webgpu from './webgpu.ts';
+import { REFERENCE_DESCRIPTION } from './reference.ts';
 
 export type BackendName = 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu' | 'reference';
 export type Tf = typeof import('@tensorflow/tfjs');
 
-export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu', 'reference'];
-
 /**
  * 'reference' is not a tfjs backend: jobs that name it train in the Float64 reference interpreter
- * (src/proxy/reference.ts), for closed-form-gradient tasks only. 'auto' never picks it.
+ * (src/proxy/reference.ts, REFERENCE_KINDS). 'auto' never picks it.
  */
-export const REFERENCE_BACKEND = 'reference';
+export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu', 'reference'];
+
 /** The --backend values, for help texts and messages. */
 export const BACKEND_CHOICES = 'auto, gpu, webgpu, webgpu-software, node, wasm, cpu or reference';
-export const REFERENCE_DESCRIPTION = 'Float64 reference interpreter with hand-written gradients, no tfjs (task kinds quadratic and classifier)';
 
 export interface BackendHandle {
   tf: Tf;

@@ -20,9 +20,6 @@ import { drawTeacherBatch, teacherStudentProblem } from './tasks/teacher-student
 import { RunMonitor, taskScheduleValue, type TrainOptions } from './train.ts';
 import type { TaskKind, TaskSpec, TrainResult } from './types.ts';
 
-/** Task kinds the reference trainer can run. */
-export const REFERENCE_KINDS: readonly TaskKind[] = ['quadratic', 'classifier', 'teacher-student'];
-
 /** A task as the reference trainer sees it: flat Float64 weights and a hand-written gradient. */
 interface ReferenceTask {
   readonly layout: Layout;
@@ -258,6 +255,16 @@ function teacherStudentTask(spec: TaskSpec, seed: number): ReferenceTask & { los
   };
 }
 
+/** The task kinds whose gradient the reference trainer writes out, and their builders. */
+const REFERENCE_TASKS: Partial<Record<TaskKind, (spec: TaskSpec, seed: number) => ReferenceTask>> = {
+  quadratic: quadraticTask,
+  classifier: classifierTask,
+  'teacher-student': teacherStudentTask,
+};
+export const REFERENCE_KINDS = Object.keys(REFERENCE_TASKS) as readonly TaskKind[];
+/** What `optsearch backends` says about the reference backend. */
+export const REFERENCE_DESCRIPTION = `Float64 reference interpreter with hand-written gradients, no tfjs (task kinds ${REFERENCE_KINDS.join(', ')})`;
+
 /** trainProgram's options without the tfjs handle: the task already resolved at its fidelity. */
 export type ReferenceTrainOptions = Omit<TrainOptions, 'tf' | 'backend'>;
 
@@ -265,12 +272,13 @@ export function trainReference(opts: ReferenceTrainOptions): TrainResult {
   const { spec, seed } = opts;
   const run = new RunMonitor(spec, opts.baseline, opts.timeLimitSeconds);
   try {
-    if (!REFERENCE_KINDS.includes(spec.kind)) {
+    const build = REFERENCE_TASKS[spec.kind];
+    if (!build) {
       throw new Error(`the reference backend trains only the task kinds whose gradient it writes out (${REFERENCE_KINDS.join(', ')}); ${spec.name} is ${spec.kind}`);
     }
     const program = typeof opts.program === 'string' ? parseProgram(opts.program) : opts.program;
     const prep = prepare(program);
-    const task = spec.kind === 'quadratic' ? quadraticTask(spec, seed) : spec.kind === 'classifier' ? classifierTask(spec, seed) : teacherStudentTask(spec, seed);
+    const task = build(spec, seed);
     run.lossFloor = task.lossFloor ?? run.lossFloor;
     const { layout, evaluate } = task;
     let w: Float64Array = task.w0;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { REFERENCE_KINDS } from '../../proxy/reference.ts';
 import { TaskError } from '../../proxy/tasks/index.ts';
 import type { Fidelity } from '../../proxy/types.ts';
 import { resumeSearch, startSearch, type Progress, type SearchConfig, type SearchOutcome } from '../../runner/search.ts';
@@ -150,7 +151,7 @@ export function register(program: Command): void {
     .option('--time <duration>', 'wall-clock limit, e.g. 90s, 10m, 2h')
     .option('--workers <n>', 'parallel training workers', String(availableParallelism()))
     .option('--seed <n>', 'random seed (printed first; the same seed with --deterministic repeats a run)', '7')
-    .option('--backend <name>', `training backend: ${BACKEND_CHOICES} (reference: the Float64 interpreter, quadratic tasks only)`, 'auto')
+    .option('--backend <name>', `training backend: ${BACKEND_CHOICES} (reference: the Float64 interpreter, task kinds ${REFERENCE_KINDS.join(', ')})`, 'auto')
     .option('--name <name>', 'run name (unique; default <space>-<seed>-<id>)')
     .option('--deterministic', 'evaluate in fixed batches so that one seed gives the same run')
     .option('--funnel <n>', 'candidates re-evaluated at higher fidelity after the search (0: none)', '3')
