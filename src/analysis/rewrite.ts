@@ -66,8 +66,8 @@ const finite = (x: number): boolean => Number.isFinite(x);
 /** Ops whose result is never negative (or NaN), so abs() of them is the identity. */
 const NON_NEGATIVE = new Set<number>([OP.abs, OP.square, OP.sqrt, OP.exp, OP.exp2, OP.exp10, OP.cosh, OP.norm, OP.global_norm, OP.arccos]);
 
-/** Ops whose result is never negative and never NaN on finite input: d + 1e-8 > 0 for these. */
-const POSITIVE_DIVISOR = new Set<number>([OP.abs, OP.square, OP.sqrt, OP.exp, OP.exp2, OP.exp10, OP.cosh, OP.norm, OP.global_norm]);
+/** NON_NEGATIVE without arccos (NaN outside [-1, 1]): never negative or NaN on finite input, so d + 1e-8 > 0. */
+const POSITIVE_DIVISOR = new Set<number>([...NON_NEGATIVE].filter((op) => op !== OP.arccos));
 
 export const RULES: readonly RewriteRule[] = [
   {
