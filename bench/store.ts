@@ -53,7 +53,7 @@ for (let i = 0; i < arrivals; i++) {
     parent = space.warmStart.program;
     parentHash = structuralHash(parent);
   }
-  const m = mutate(parent, rng, space, structuralHash, parentHash);
+  const m = mutate(parent, rng, space, structuralHash, { parentHash });
   children.push({ program: m.child, raw: printProgram(m.child), hash: m.childHash, fp: fingerprint(m.child), detail: m.detail, kind: m.kind });
   parent = m.child;
   parentHash = m.childHash;

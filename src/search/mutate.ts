@@ -225,14 +225,7 @@ export function kindWeights(info: ParentInfo, space: SearchSpace): number[] {
   return MUTATION_KIND_NAMES.map((k) => (MUTATION_KINDS[k].applies(info, space) ? space.mutation.weights[k] : 0));
 }
 
-/**
- * One mutation of `parent`: a child that type-checks, stays within the space's limits and op list,
- * and has a different hash. Throws when no kind can apply, or after space.mutation.maxTries attempts.
- * `parentHash` saves one hash call when the caller already knows hash(parent).
- *
- * With a hash blind to dead code (the structural hash), an insertion into a fresh variable is dead
- * at birth and is retried; dead code still enters the genome when a later change stops its use.
- */
+/** What the caller of mutate() knows about the parent and the hash. */
 export interface MutateOptions {
   /** hash(parent), when the caller knows it (saves one hash call). */
   readonly parentHash?: string;
@@ -243,15 +236,20 @@ export interface MutateOptions {
   readonly hashIgnoresDeadCode?: boolean;
 }
 
-export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: Program) => string, parentHashOrOptions?: string | MutateOptions): Mutation {
-  const opts: MutateOptions = typeof parentHashOrOptions === 'string' ? { parentHash: parentHashOrOptions } : (parentHashOrOptions ?? {});
-  const parentHash = opts.parentHash;
+/**
+ * One mutation of `parent`: a child that type-checks, stays within the space's limits and op list,
+ * and has a different hash. Throws when no kind can apply, or after space.mutation.maxTries attempts.
+ *
+ * With a hash blind to dead code (the structural hash), an insertion into a fresh variable is dead
+ * at birth and is retried; dead code still enters the genome when a later change stops its use.
+ */
+export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: Program) => string, opts: MutateOptions = {}): Mutation {
   const info = parentInfo(parent);
   const weights = kindWeights(info, space);
   if (!weights.some((w) => w > 0)) {
     throw new Error(`mutate: no mutation kind with a positive weight applies to a ${parent.statements.length}-statement program in space '${space.name}'`);
   }
-  const before = parentHash ?? hash(parent);
+  const before = opts.parentHash ?? hash(parent);
   for (let attempt = 0; attempt < space.mutation.maxTries; attempt++) {
     const kind = MUTATION_KIND_NAMES[rng.weighted(weights)] as MutationKind;
     const made = MUTATION_KINDS[kind].apply(info, rng, space);

@@ -107,7 +107,7 @@ describe('mutation invariants over many random parents', () => {
         parent = adamw;
         parentHash = hash(parent);
       }
-      const { child, kind, detail, childHash } = mutate(parent, rng, space, hash, parentHash);
+      const { child, kind, detail, childHash } = mutate(parent, rng, space, hash, { parentHash });
       const where = () => `child ${n} (${kind}: ${detail})\n${printProgram(parent)}->\n${printProgram(child)}`;
       must(checkProgram(child).ok, () => `invalid ${where()}`);
       must(childHash !== parentHash, () => `same hash ${where()}`);
