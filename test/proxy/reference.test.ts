@@ -10,21 +10,13 @@ import { trainReference } from '../../src/proxy/reference.ts';
 import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
 import { trainProgram } from '../../src/proxy/train.ts';
 import type { TaskSpec } from '../../src/proxy/types.ts';
+import { lionText } from '../../src/replay/methods.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 const prog = (name: string) => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');
 
-/** Lion with constants suited to these short runs. */
-const LION_SHORT = `def train(w, g, m, v, lr):
-  update = interp(g, m, 0.9)
-  update = sign(update)
-  m = interp(g, m, 0.99)
-  wd = w * 0.1
-  update = update + wd
-  lr = lr * 0.003
-  update = update * lr
-  return update, m, v
-`;
+/** Lion with constants suited to these short runs: lr 0.003, decay 0.1. */
+const LION_SHORT = lionText(0.003, 0.1);
 
 function variant(name: string, params: Record<string, unknown>, steps?: number): TaskSpec {
   const spec = loadTaskSpec(name);
