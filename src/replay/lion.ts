@@ -300,7 +300,7 @@ export async function fixpointStage(store: Store, pool: EvaluationPool, o: { spa
   };
 }
 
-/** AdamW, signum, Lion proper and SGD tuned the same way on the replay's proxy (bench/proxy-study.ts's grid). */
+/** AdamW, signum, Lion proper, SGD and momentum tuned the same way on the replay's proxy (bench/proxy-study.ts's grid). */
 export async function proxyComparison(space: SearchSpace, pool: EvaluationPool, backend: BackendName | 'auto'): Promise<{ lines: string[]; data: Record<string, unknown> }> {
   const suite: ProxySuite = { ...suiteOf(space, backend, Math.max(3, space.seedsPerEvaluation), [1]) };
   const configs = methodPrograms(STUDY_GRID);
@@ -310,7 +310,7 @@ export async function proxyComparison(space: SearchSpace, pool: EvaluationPool, 
   for (const x of scored) if (!best.has(x.c.method) || x.s.fitness > (best.get(x.c.method) as (typeof scored)[number]).s.fitness) best.set(x.c.method, x);
   const se = (xs: readonly number[]): number => stdev(xs) / Math.sqrt(xs.length);
   const adamw = best.get('adamw');
-  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {${STUDY_GRID.lrs.join(', ')}} x wd {${STUDY_GRID.wds.join(', ')}} (SGD's lrs x${SGD_LR_FACTOR}; Lion also b1/b2 0.9/0.99, 0.95/0.98):`];
+  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {${STUDY_GRID.lrs.join(', ')}} x wd {${STUDY_GRID.wds.join(', ')}} (SGD's and momentum's lrs x${SGD_LR_FACTOR}; Lion also b1/b2 0.9/0.99, 0.95/0.98):`];
   const data: Record<string, unknown> = {};
   for (const [m, x] of best) {
     const diff = adamw ? x.s.perSeed.map((f, i) => f - (adamw.s.perSeed[i] as number)) : [];
@@ -337,7 +337,7 @@ export async function runLionReplay(o: LionReplayOptions): Promise<ReplayReport>
   const hooks = { ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}) };
   try {
     if (o.proxyComparison !== false) {
-      log('proxy comparison: AdamW, signum, Lion proper and SGD, tuned the same way...');
+      log('proxy comparison: AdamW, signum, Lion proper, SGD and momentum, tuned the same way...');
       const c = await proxyComparison(space, pool, backend);
       proxy = { ...proxy, comparison: c.data, lines: c.lines };
     }

@@ -1,12 +1,12 @@
 /**
  * The reference optimizers of the replay's proxy comparison, as programs with their constants filled
  * in: AdamW, signum (sign of one momentum, the paper's ablation), Lion proper (two interpolation
- * constants) and plain SGD (what a search drifts to when a proxy rewards it). Text is built from
+ * constants), plain SGD and heavy-ball momentum (what searches drift to when a proxy rewards them). Text is built from
  * numbers printed by formatNumber, then parsed.
  */
 import { formatNumber } from '../dsl/print.ts';
 
-export type MethodName = 'adamw' | 'signum' | 'lion' | 'sgd';
+export type MethodName = 'adamw' | 'signum' | 'lion' | 'sgd' | 'momentum';
 
 export interface MethodConfig {
   readonly method: MethodName;
@@ -66,14 +66,26 @@ export function sgdText(lr: number, wd: number): string {
 `;
 }
 
-/** SGD's lr constants are this many times the grid's (its best lr is 3-30x AdamW's on the replay's quadratic proxies). */
+export function momentumText(lr: number, wd: number, beta = 0.9): string {
+  return `def train(w, g, m, v, lr):
+  m = interp(g, m, ${n(beta)})
+  wd = w * ${n(wd)}
+  update = m + wd
+  lr = lr * ${n(lr)}
+  update = update * lr
+  return update, m, v
+`;
+}
+
+/** SGD's and momentum's lr constants are this many times the grid's (its best lr is 3-30x AdamW's on the replay's quadratic proxies). */
 export const SGD_LR_FACTOR = 10;
 
 /** The grid of bench/proxy-study.ts and of the replay's proxy comparison. */
 export const STUDY_GRID = { lrs: [0.01, 0.003, 0.001, 0.0003], wds: [0.01, 0.1, 1] } as const;
 
-/** The same lr x weight-decay grid for every method (SGD's lrs scaled by SGD_LR_FACTOR); Lion also tries two beta pairs. */
-export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly number[]; lionBetas?: readonly (readonly [number, number])[] }): MethodConfig[] {
+/** The same lr x weight-decay grid for every method (SGD's and momentum's lrs scaled by SGD_LR_FACTOR); Lion also tries two beta pairs and signum two betas, so that each sign method gets two momentum settings. */
+export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly number[]; lionBetas?: readonly (readonly [number, number])[]; signumBetas?: readonly number[] }): MethodConfig[] {
+  const signumBetas = grid.signumBetas ?? [0.9, 0.99];
   const betas = grid.lionBetas ?? [
     [0.9, 0.99],
     [0.95, 0.98],
@@ -82,10 +94,11 @@ export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly num
   for (const lr of grid.lrs) {
     for (const wd of grid.wds) {
       out.push({ method: 'adamw', label: `lr ${n(lr)}, wd ${n(wd)}`, text: adamwText(lr, wd) });
-      out.push({ method: 'signum', label: `beta 0.9, lr ${n(lr)}, wd ${n(wd)}`, text: signumText(lr, wd) });
+      for (const beta of signumBetas) out.push({ method: 'signum', label: `beta ${n(beta)}, lr ${n(lr)}, wd ${n(wd)}`, text: signumText(lr, wd, beta) });
       for (const [b1, b2] of betas) out.push({ method: 'lion', label: `b1 ${n(b1)}, b2 ${n(b2)}, lr ${n(lr)}, wd ${n(wd)}`, text: lionText(lr, wd, b1, b2) });
       const sgdLr = Number((lr * SGD_LR_FACTOR).toPrecision(12));
       out.push({ method: 'sgd', label: `lr ${n(sgdLr)}, wd ${n(wd)}`, text: sgdText(sgdLr, wd) });
+      out.push({ method: 'momentum', label: `beta 0.9, lr ${n(sgdLr)}, wd ${n(wd)}`, text: momentumText(sgdLr, wd) });
     }
   }
   return out;

@@ -1,0 +1,40 @@
+/** The proxy study's reference optimizers: each program text is the method and constants its label claims. */
+import { describe, expect, it } from 'vitest';
+import { recognizeFamily } from '../../src/analysis/family.ts';
+import { parseProgram } from '../../src/dsl/parse.ts';
+import { methodPrograms, SGD_LR_FACTOR, STUDY_GRID } from '../../src/replay/methods.ts';
+
+const labelNumber = (label: string, key: string): number | undefined => {
+  const m = new RegExp(`(?:^|, )${key} ([0-9.e-]+)`).exec(label);
+  return m ? Number(m[1]) : undefined;
+};
+
+describe('methodPrograms', () => {
+  const configs = methodPrograms(STUDY_GRID);
+
+  it('covers the grid: every method at every lr x weight decay, signum at two betas, Lion at two beta pairs', () => {
+    const cells = STUDY_GRID.lrs.length * STUDY_GRID.wds.length;
+    const count = (m: string): number => configs.filter((c) => c.method === m).length;
+    expect({ adamw: count('adamw'), signum: count('signum'), lion: count('lion'), sgd: count('sgd'), momentum: count('momentum') }).toEqual({
+      adamw: cells,
+      signum: 2 * cells,
+      lion: 2 * cells,
+      sgd: cells,
+      momentum: cells,
+    });
+    expect(new Set(configs.map((c) => `${c.method} ${c.label}`)).size).toBe(configs.length);
+  });
+
+  it.each(methodPrograms(STUDY_GRID).map((c) => [`${c.method} ${c.label}`, c] as const))('%s reads back as its family with its constants', (_name, c) => {
+    const f = recognizeFamily(parseProgram(c.text));
+    expect(f.family).toBe(c.method);
+    expect(f.exact).toBe(true);
+    const hp = f.hyperparameters as Record<string, number | undefined>;
+    expect(hp.lrMultiplier).toBeCloseTo(labelNumber(c.label, 'lr') as number, 12);
+    expect(hp.weightDecay).toBeCloseTo(labelNumber(c.label, 'wd') as number, 12);
+    const beta = labelNumber(c.label, 'beta');
+    if (beta !== undefined) expect([hp.b1, hp.b2]).toEqual([beta, beta]);
+    if (c.method === 'lion') expect([hp.b1, hp.b2]).toEqual([labelNumber(c.label, 'b1'), labelNumber(c.label, 'b2')]);
+    if (c.method === 'sgd' || c.method === 'momentum') expect(STUDY_GRID.lrs.map((lr) => lr * SGD_LR_FACTOR).some((lr) => Math.abs(lr - (hp.lrMultiplier as number)) < 1e-12)).toBe(true);
+  });
+});
