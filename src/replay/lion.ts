@@ -92,7 +92,10 @@ export interface LionReplayOptions {
   readonly proxyComparison?: boolean;
   /** Ablation tolerance; null or absent: the standard error over seeds of the start program. */
   readonly tolerance?: number | null;
-  /** Spaces (names or paths); defaults are the documented presets. */
+  /**
+   * Presets (names or paths) of the two searches and of the proxy comparison; defaults are the
+   * documented pair. Stage 1's ablation always trains on REPLAY_SPACE's proxy.
+   */
   readonly space?: string;
   readonly fixpointSpace?: string;
   /** Live output, one line at a time. */
@@ -310,7 +313,7 @@ export async function proxyComparison(space: SearchSpace, pool: EvaluationPool, 
   for (const x of scored) if (!best.has(x.c.method) || x.s.fitness > (best.get(x.c.method) as (typeof scored)[number]).s.fitness) best.set(x.c.method, x);
   const se = (xs: readonly number[]): number => stdev(xs) / Math.sqrt(xs.length);
   const adamw = best.get('adamw');
-  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {${STUDY_GRID.lrs.join(', ')}} x wd {${STUDY_GRID.wds.join(', ')}} (SGD's and momentum's lrs x${SGD_LR_FACTOR}; Lion also b1/b2 0.9/0.99, 0.95/0.98):`];
+  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {${STUDY_GRID.lrs.join(', ')}} x wd {${STUDY_GRID.wds.join(', ')}} (SGD's and momentum's lrs x${SGD_LR_FACTOR}; signum also beta 0.9 or 0.99, Lion b1/b2 0.9/0.99 or 0.95/0.98):`];
   const data: Record<string, unknown> = {};
   for (const [m, x] of best) {
     const diff = adamw ? x.s.perSeed.map((f, i) => f - (adamw.s.perSeed[i] as number)) : [];
@@ -343,7 +346,7 @@ export async function runLionReplay(o: LionReplayOptions): Promise<ReplayReport>
     }
     if (stages.includes('simplify') && !o.shouldStop?.()) {
       log('stage 1: simplification replay...');
-      results.push(await simplificationStage(space, pool, { backend, tolerance: o.tolerance ?? null, log }));
+      results.push(await simplificationStage(loadSearchSpace(REPLAY_SPACE), pool, { backend, tolerance: o.tolerance ?? null, log }));
     }
     if (stages.includes('search') && !o.shouldStop?.()) {
       log(`stage 2: search from AdamW (${spaceName}, budget ${o.budget}, seed ${o.seed})...`);

@@ -92,6 +92,24 @@ describe('replay presets', () => {
     expect(b).toEqual(a);
   });
 
+  it('the teacher-student pair is the quadratic pair with another proxy and time limit, and nothing else', () => {
+    const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(SPACES_DIR, `${name}.json`), 'utf8'));
+    for (const [quadratic, teacher] of [
+      [REPLAY_SPACE, 'replay-teacher-student'],
+      [REPLAY_FIXPOINT_SPACE, 'replay-teacher-student-lion'],
+    ] as const) {
+      const a = read(quadratic);
+      const b = read(teacher);
+      expect(b.tasks).toEqual(['teacher-student-16']);
+      for (const k of ['$comment', 'description', 'tasks', 'limits']) {
+        delete a[k];
+        delete b[k];
+      }
+      expect(b, teacher).toEqual(a);
+      expect(loadSearchSpace(teacher).tasks).toEqual(['teacher-student-16']);
+    }
+  });
+
   it('search code (mutation, selection, cache, runner) names nothing of Lion', () => {
     for (const f of ['src/search/mutate.ts', 'src/search/evolution.ts', 'src/search/cache.ts', 'src/search/funnel.ts', 'src/runner/search.ts']) {
       const text = readFileSync(f, 'utf8');
@@ -111,7 +129,7 @@ describe('optsearch replay: bad input', () => {
   });
 
   it('a bad budget or stage exits 2 with one line', () => {
-    for (const args of [['--budget', '0'], ['--stages', 'simplify,bogus'], ['--backend', 'tpu'], ['--tolerance', '-1']]) {
+    for (const args of [['--budget', '0'], ['--stages', 'simplify,bogus'], ['--backend', 'tpu'], ['--tolerance', '-1'], ['--space', 'no-such-preset'], ['--space', 'replay-lion']]) {
       const r = cli('replay', 'lion', ...args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);

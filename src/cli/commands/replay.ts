@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runLionReplay, type ReplayReport } from '../../replay/lion.ts';
-import { SpaceError } from '../../search/space.ts';
+import { loadSearchSpace, SpaceError } from '../../search/space.ts';
 import { TaskError } from '../../proxy/tasks/index.ts';
 import { CliError } from '../errors.ts';
 import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../proxy/backend.ts';
@@ -50,10 +50,14 @@ export function register(program: Command): void {
     .option('--stages <list>', 'stages to run: simplify,search,fixpoint', 'simplify,search,fixpoint')
     .option('--tolerance <t>', "ablation tolerance (default: the standard error over seeds of the start program's fitness)")
     .option('--backend <name>', `training backend for every evaluation: ${BACKEND_CHOICES} (reference: the Float64 interpreter, which trains the replay's quadratic proxy without tfjs)`, 'reference')
+    .option('--space <preset>', "search preset of stages 2 and 3 (stage 3 uses '<preset>-lion'), e.g. replay-teacher-student; stage 1 always ablates on replay's proxy", 'replay')
     .option('--no-proxy-check', 'skip the AdamW / signum / Lion comparison on the proxy')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  $ optsearch replay lion --budget 300 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n')
-    .action(async (name: string, opts: { budget: string; seed: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; proxyCheck: boolean; json?: boolean }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ optsearch replay lion --budget 300 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n  $ optsearch replay lion --space replay-teacher-student --stages search,fixpoint --no-proxy-check --workers 16\n',
+    )
+    .action(async (name: string, opts: { budget: string; seed: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; space: string; proxyCheck: boolean; json?: boolean }) => {
       if (!(name in REPLAYS)) {
         const list = Object.entries(REPLAYS).map(([k, v]) => `${k} (${v})`).join('; ');
         throw new CliError(`unknown replay '${name}'; the replays that exist: ${list}`);
@@ -68,6 +72,15 @@ export function register(program: Command): void {
       if (opts.tolerance !== undefined) {
         tolerance = Number(opts.tolerance);
         if (!Number.isFinite(tolerance) || tolerance < 0) throw new CliError(`--tolerance must be a non-negative number, got '${opts.tolerance}'`);
+      }
+      const fixpointSpace = `${opts.space}-lion`;
+      for (const preset of [opts.space, fixpointSpace]) {
+        try {
+          loadSearchSpace(preset);
+        } catch (e) {
+          if (e instanceof SpaceError) throw new CliError(`--space ${opts.space}: ${e.message} (stage 3 needs the twin preset '${fixpointSpace}')`);
+          throw e;
+        }
       }
       const db = opts.db ?? resolve('results', `replay-lion-${new Date().toISOString().replace(/[:.]/g, '-')}.sqlite`);
       if (opts.db === undefined) mkdirSync(dirname(db), { recursive: true });
@@ -96,6 +109,8 @@ export function register(program: Command): void {
           backend: opts.backend as BackendName | 'auto',
           stages: stages as ('simplify' | 'search' | 'fixpoint')[],
           proxyComparison: opts.proxyCheck,
+          space: opts.space,
+          fixpointSpace,
           tolerance,
           log: (l) => process.stderr.write(`${tty ? '\r\u001b[2K' : ''}${l}\n`),
           onProgress: (p) => {
