@@ -6,7 +6,8 @@
  * train tens of thousands of programs on a laptop. Same contract as trainProgram: the same random
  * draws in the same order (initial weights, then each step's noise or minibatch), the same
  * schedule, hurdles and TrainResult; it never throws. Results agree with the tfjs backends up to
- * float32 rounding (a test compares them).
+ * float32 rounding (a test compares them). Teacher-student batches are kept per task and seed for
+ * the next run in the same worker (TeacherStream below).
  */
 import { applyUpdate, prepare, step } from '../dsl/interpret.ts';
 import { makeLayout, type Layout } from '../dsl/ops.ts';
@@ -221,6 +222,55 @@ function classifierTask(spec: TaskSpec, seed: number): ReferenceTask {
 }
 
 /**
+ * The training batches of a teacher-student task for one seed are the same for every program and lr
+ * multiplier (they depend on the task and the seed only), and drawing them (the teacher's forward
+ * pass and the label sampling) is about a third of a run. A worker keeps them: each stream holds the
+ * Rng that draws it, already past the student's initial weights, and is filled lazily, so a run cut
+ * short by a hurdle draws no more than it uses and a later run reads what earlier ones drew. Streams
+ * over STREAM_BYTES_MAX are not kept; beyond STREAM_CACHE_BYTES the least recently used goes.
+ */
+interface TeacherStream {
+  readonly rng: Rng;
+  readonly bx: Float32Array;
+  readonly by: Int32Array;
+  filled: number;
+}
+const STREAM_BYTES_MAX = 64 * 2 ** 20;
+let streamCacheBytes = 256 * 2 ** 20;
+const streams = new Map<string, TeacherStream>();
+
+/** Bytes of teacher-student batches a worker may keep (0 turns the cache off; tests compare both). */
+export function setTeacherStreamCache(bytes: number): void {
+  streamCacheBytes = bytes;
+  streams.clear();
+}
+
+function streamBytes(s: TeacherStream): number {
+  return s.bx.byteLength + s.by.byteLength;
+}
+
+function teacherStream(key: string, make: () => TeacherStream): TeacherStream {
+  const hit = streams.get(key);
+  if (hit) {
+    streams.delete(key); // re-insert: Map order is the recency order
+    streams.set(key, hit);
+    return hit;
+  }
+  const fresh = make();
+  const bytes = streamBytes(fresh);
+  if (bytes > STREAM_BYTES_MAX || bytes > streamCacheBytes) return fresh;
+  let total = bytes;
+  for (const s of streams.values()) total += streamBytes(s);
+  for (const [k, s] of streams) {
+    if (total <= streamCacheBytes) break;
+    streams.delete(k);
+    total -= streamBytes(s);
+  }
+  streams.set(key, fresh);
+  return fresh;
+}
+
+/**
  * The online teacher-student task, as buildTeacherStudent: the same teacher, held-out set and draws
  * (inputs rounded to float32 as the tfjs task stores them), a relu student, held-out loss = expected
  * cross-entropy against the teacher's probabilities, metric = agreement with the teacher's argmax.
@@ -229,17 +279,26 @@ function teacherStudentTask(spec: TaskSpec, seed: number): ReferenceTask & { los
   const problem = teacherStudentProblem(spec);
   const { inputs, classes, teacher, heldOut, hx, hp, hy } = problem;
   const rng = new Rng(seed);
-  const mlp = referenceMlp([inputs, num(spec, 'studentHidden', teacher.hidden), classes], rng);
+  const studentHidden = num(spec, 'studentHidden', teacher.hidden);
+  const mlp = referenceMlp([inputs, studentHidden, classes], rng);
   const batch = spec.batchSize;
-  const bx = new Float32Array(batch * inputs);
-  const by = new Int32Array(batch);
+  const key = JSON.stringify([spec.params, studentHidden, batch, spec.steps, seed]);
+  const stream = teacherStream(key, () => ({ rng, bx: new Float32Array(spec.steps * batch * inputs), by: new Int32Array(spec.steps * batch), filled: 0 }));
   const p = new Float64Array(classes);
+  let t = 0;
   return {
     layout: mlp.layout,
     w0: mlp.w0,
     lossFloor: problem.entropy,
     gradient(w) {
-      drawTeacherBatch(rng, teacher, bx, by, p);
+      if (t >= spec.steps) throw new Error(`teacher-student: step ${t + 1} of a ${spec.steps}-step task`);
+      const bx = stream.bx.subarray(t * batch * inputs, (t + 1) * batch * inputs);
+      const by = stream.by.subarray(t * batch, (t + 1) * batch);
+      if (t === stream.filled) {
+        drawTeacherBatch(stream.rng, teacher, bx, by, p);
+        stream.filled++;
+      }
+      t++;
       return mlp.lossAndGradient(w, bx, by, batch);
     },
     evaluate(w) {
