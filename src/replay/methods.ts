@@ -16,65 +16,30 @@ export interface MethodConfig {
 
 const n = formatNumber;
 
+/** A program: the direction's statements, then decoupled decay and the lr scaling every method shares. */
+function withDecayAndLr(directionLines: readonly string[], direction: string, lr: number, wd: number): string {
+  const body = [...directionLines, `wd = w * ${n(wd)}`, `update = ${direction} + wd`, `lr = lr * ${n(lr)}`, 'update = update * lr', 'return update, m, v'];
+  return `def train(w, g, m, v, lr):\n${body.map((l) => `  ${l}\n`).join('')}`;
+}
+
 export function adamwText(lr: number, wd: number, b1 = 0.9, b2 = 0.999): string {
-  return `def train(w, g, m, v, lr):
-  g2 = square(g)
-  m = interp(g, m, ${n(b1)})
-  v = interp(g2, v, ${n(b2)})
-  sqrt_v = sqrt(v)
-  update = m / sqrt_v
-  wd = w * ${n(wd)}
-  update = update + wd
-  lr = lr * ${n(lr)}
-  update = update * lr
-  return update, m, v
-`;
+  return withDecayAndLr(['g2 = square(g)', `m = interp(g, m, ${n(b1)})`, `v = interp(g2, v, ${n(b2)})`, 'sqrt_v = sqrt(v)', 'update = m / sqrt_v'], 'update', lr, wd);
 }
 
 export function signumText(lr: number, wd: number, beta = 0.9): string {
-  return `def train(w, g, m, v, lr):
-  m = interp(g, m, ${n(beta)})
-  update = sign(m)
-  wd = w * ${n(wd)}
-  update = update + wd
-  lr = lr * ${n(lr)}
-  update = update * lr
-  return update, m, v
-`;
+  return withDecayAndLr([`m = interp(g, m, ${n(beta)})`, 'update = sign(m)'], 'update', lr, wd);
 }
 
 export function lionText(lr: number, wd: number, b1 = 0.9, b2 = 0.99): string {
-  return `def train(w, g, m, v, lr):
-  update = interp(g, m, ${n(b1)})
-  update = sign(update)
-  m = interp(g, m, ${n(b2)})
-  wd = w * ${n(wd)}
-  update = update + wd
-  lr = lr * ${n(lr)}
-  update = update * lr
-  return update, m, v
-`;
+  return withDecayAndLr([`update = interp(g, m, ${n(b1)})`, 'update = sign(update)', `m = interp(g, m, ${n(b2)})`], 'update', lr, wd);
 }
 
 export function sgdText(lr: number, wd: number): string {
-  return `def train(w, g, m, v, lr):
-  wd = w * ${n(wd)}
-  update = g + wd
-  lr = lr * ${n(lr)}
-  update = update * lr
-  return update, m, v
-`;
+  return withDecayAndLr([], 'g', lr, wd);
 }
 
 export function momentumText(lr: number, wd: number, beta = 0.9): string {
-  return `def train(w, g, m, v, lr):
-  m = interp(g, m, ${n(beta)})
-  wd = w * ${n(wd)}
-  update = m + wd
-  lr = lr * ${n(lr)}
-  update = update * lr
-  return update, m, v
-`;
+  return withDecayAndLr([`m = interp(g, m, ${n(beta)})`], 'm', lr, wd);
 }
 
 /** SGD's and momentum's lr constants are this many times the grid's (its best lr is 3-30x AdamW's on the replay's quadratic proxies). */
