@@ -60,6 +60,15 @@ export function lionFamilyKind(r: FamilyReading): LionFamilyKind | null {
   return null;
 }
 
+/** Why a reading is outside the Lion family, in a few words (for a program lionFamilyKind refuses). */
+export function notLionFamilyReason(r: FamilyReading): string {
+  const hp = r.hyperparameters;
+  if (r.family !== 'lion' && r.family !== 'signum') return `family ${r.family}`;
+  if (!r.exact) return `${r.family} variant: ${r.differences.join('; ')}`;
+  if (!(hp.lrMultiplier !== undefined && hp.lrMultiplier > 0)) return `${r.family} with lr multiplier ${hp.lrMultiplier}`;
+  return `${r.family} without decoupled weight decay (decay ${hp.weightDecay ?? 'none'}); the family requires it`;
+}
+
 export interface StageResult {
   readonly name: string;
   readonly passed: boolean;
@@ -297,7 +306,7 @@ export async function fixpointStage(store: Store, pool: EvaluationPool, o: { spa
     name: 'fixpoint',
     passed,
     interrupted: outcome.status === 'interrupted',
-    summary: best ? `top program #${best.id} (fitness ${f4(best.fitness)}) is ${best.kind ?? `not Lion-family (${best.reading.family})`}` : 'no programs',
+    summary: best ? `top program #${best.id} (fitness ${f4(best.fitness)}) is ${best.kind ?? `not Lion-family (${notLionFamilyReason(best.reading)})`}` : 'no programs',
     lines,
     data: { runId: outcome.run.id, status: outcome.status, trained: outcome.run.trained, generated: outcome.run.generated, top: top.map(({ reading, ...t }) => ({ ...t, family: reading.summary })) },
   };

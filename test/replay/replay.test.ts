@@ -12,7 +12,7 @@ import { recognizeFamily } from '../../src/analysis/family.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
 import { adamwText, lionText, signumText } from '../../src/replay/methods.ts';
-import { fixpointStage, lionFamilyKind, REPLAY_FIXPOINT_SPACE, REPLAY_SPACE, searchStage, simplificationStage } from '../../src/replay/lion.ts';
+import { fixpointStage, lionFamilyKind, notLionFamilyReason, REPLAY_FIXPOINT_SPACE, REPLAY_SPACE, searchStage, simplificationStage } from '../../src/replay/lion.ts';
 import { loadSearchSpace, SPACE_DEFAULTS, SPACES_DIR } from '../../src/search/space.ts';
 import { openStore } from '../../src/store/db.ts';
 import { getProgram, getRun, lineageChain, runIndividuals, topPrograms } from '../../src/store/queries.ts';
@@ -41,6 +41,14 @@ describe('Lion family as the replay counts it', () => {
     expect(kindOf(programFile('adamw'))).toBeNull();
     expect(kindOf(programFile('sgd'))).toBeNull();
     expect(kindOf(programFile('momentum'))).toBeNull();
+  });
+
+  it('says why a program is outside the family', () => {
+    const reason = (text: string) => notLionFamilyReason(recognizeFamily(parseProgram(text)));
+    expect(reason(lionText(0.0003, 0))).toBe('lion without decoupled weight decay (decay 0); the family requires it');
+    expect(reason(signumText(0.0003, 0))).toContain('signum without decoupled weight decay');
+    expect(reason(programFile('momentum'))).toBe('family momentum');
+    expect(reason(programFile('paper-discovered'))).toContain('lion variant: the gradient is transformed');
   });
 
   it('needs decoupled decay, and b1 != b2 for Lion proper', () => {
