@@ -17,8 +17,8 @@ import { BaselineCache } from '../src/proxy/fitness.ts';
 import { isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';
 import type { TaskSpec } from '../src/proxy/types.ts';
 import { evaluationSeeds } from '../src/runner/search.ts';
-import { mean, scoreOnSuite, stdev, type SuiteScore } from '../src/replay/scorer.ts';
-import { methodPrograms, STUDY_GRID, type MethodConfig } from '../src/replay/methods.ts';
+import { mean, pairedDifference, scoreOnSuite, standardError, type SuiteScore } from '../src/replay/scorer.ts';
+import { bestPerMethod, methodPrograms, STUDY_GRID, type MethodConfig } from '../src/replay/methods.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -59,7 +59,6 @@ const configs = methodPrograms({ lrs: numbers(arg('lrs', STUDY_GRID.lrs.join(','
 const pool = createEvaluationPool({ size: workers });
 const baselines = new BaselineCache();
 const t0 = performance.now();
-const se = (xs: readonly number[]): number => stdev(xs) / Math.sqrt(xs.length);
 const fmt = (x: number, d = 4): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 try {
   console.log(`proxy study: ${configs.length} configurations x ${seeds.length} paired seeds (${seeds.join(', ')}), fidelity x${fidelity}, ${workers} workers`);
@@ -72,25 +71,17 @@ try {
     const secs = (performance.now() - t1) / 1000;
     console.log(`\n${spec.name} (${spec.steps * fidelity} steps, batch ${spec.batchSize}): ${configs.length * seeds.length} runs in ${secs.toFixed(0)} s (${((secs * workers) / (configs.length * seeds.length)).toFixed(2)} s per run per worker)`);
     console.log('method   best configuration                         fitness (+- se)     held-out loss (+- se)  vs AdamW (paired, +- se)');
-    const best = new Map<string, { c: MethodConfig; s: SuiteScore }>();
-    for (const x of scored) {
-      const b = best.get(x.c.method);
-      if (!b || x.s.fitness > b.s.fitness) best.set(x.c.method, x);
-    }
+    const best = bestPerMethod(scored);
     const adamw = best.get('adamw');
+    const signed = (d: { mean: number; se: number }): string => `${d.mean >= 0 ? '+' : ''}${fmt(d.mean)} +- ${fmt(d.se)}`;
     for (const [method, x] of best) {
       const losses = x.s.pairs.map((p) => p.finalLoss ?? NaN);
-      const diff = adamw ? x.s.perSeed.map((f, i) => f - (adamw.s.perSeed[i] as number)) : [];
-      console.log(
-        `${method.padEnd(8)} ${x.c.label.padEnd(42)} ${fmt(x.s.fitness)} +- ${fmt(se(x.s.perSeed))}  ${fmt(mean(losses))} +- ${fmt(se(losses))}    ${method === 'adamw' ? '' : `${diff[0] === undefined ? '' : `${mean(diff) >= 0 ? '+' : ''}${fmt(mean(diff))} +- ${fmt(se(diff))}`}`}`,
-      );
+      const vs = adamw && method !== 'adamw' && x.s.perSeed.length > 0 ? signed(pairedDifference(x.s.perSeed, adamw.s.perSeed)) : '';
+      console.log(`${method.padEnd(8)} ${x.c.label.padEnd(42)} ${fmt(x.s.fitness)} +- ${fmt(standardError(x.s.perSeed))}  ${fmt(mean(losses))} +- ${fmt(standardError(losses))}    ${vs}`);
     }
     const lion = best.get('lion');
     if (lion) {
-      const vs = [...best].filter(([m]) => m !== 'lion').map(([m, x]) => {
-        const diff = lion.s.perSeed.map((f, i) => f - (x.s.perSeed[i] as number));
-        return `${m} ${mean(diff) >= 0 ? '+' : ''}${fmt(mean(diff))} +- ${fmt(se(diff))}`;
-      });
+      const vs = [...best].filter(([m]) => m !== 'lion').map(([m, x]) => `${m} ${signed(pairedDifference(lion.s.perSeed, x.s.perSeed))}`);
       console.log(`Lion proper against each (paired, +- se): ${vs.join('; ')}`);
     }
   }

@@ -29,8 +29,8 @@ import { loadSearchSpace, SPACES_DIR, type SearchSpace } from '../search/space.t
 import type { Store } from '../store/db.ts';
 import { getCacheCounts, getProgram, lineageChain, runIndividuals, topPrograms } from '../store/queries.ts';
 import { ablateOnSuite, type AblationReport } from './ablation.ts';
-import { methodPrograms, SGD_LR_FACTOR, STUDY_GRID } from './methods.ts';
-import { mean, scoreOnSuite, stdev, type ProxySuite } from './scorer.ts';
+import { bestPerMethod, LION_BETAS, methodPrograms, SGD_LR_FACTOR, SIGNUM_BETAS, STUDY_GRID } from './methods.ts';
+import { pairedDifference, scoreOnSuite, standardError, type ProxySuite } from './scorer.ts';
 
 /** The documented presets: the AdamW-start space and its Lion-start twin. */
 export const REPLAY_SPACE = 'replay';
@@ -318,15 +318,14 @@ export async function proxyComparison(space: SearchSpace, pool: EvaluationPool, 
   const configs = methodPrograms(STUDY_GRID);
   const baselines = new BaselineCache();
   const scored = await Promise.all(configs.map(async (c) => ({ c, s: await scoreOnSuite(parseProgram(c.text), suite, (j) => pool.evaluate(j), baselines) })));
-  const best = new Map<string, (typeof scored)[number]>();
-  for (const x of scored) if (!best.has(x.c.method) || x.s.fitness > (best.get(x.c.method) as (typeof scored)[number]).s.fitness) best.set(x.c.method, x);
-  const se = (xs: readonly number[]): number => stdev(xs) / Math.sqrt(xs.length);
+  const best = bestPerMethod(scored);
   const adamw = best.get('adamw');
-  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {${STUDY_GRID.lrs.join(', ')}} x wd {${STUDY_GRID.wds.join(', ')}} (SGD's and momentum's lrs x${SGD_LR_FACTOR}; signum also beta 0.9 or 0.99, Lion b1/b2 0.9/0.99 or 0.95/0.98):`];
+  const lionBetas = LION_BETAS.map(([b1, b2]) => `${b1}/${b2}`).join(' or ');
+  const lines = [`proxy ${suite.tasks.map((t) => t.name).join(', ')} (seeds ${suite.seeds.join(', ')}): each method at its best of lr {${STUDY_GRID.lrs.join(', ')}} x wd {${STUDY_GRID.wds.join(', ')}} (SGD's and momentum's lrs x${SGD_LR_FACTOR}; signum also beta ${SIGNUM_BETAS.join(' or ')}, Lion b1/b2 ${lionBetas}):`];
   const data: Record<string, unknown> = {};
   for (const [m, x] of best) {
-    const diff = adamw ? x.s.perSeed.map((f, i) => f - (adamw.s.perSeed[i] as number)) : [];
-    lines.push(`  ${m.padEnd(7)} ${x.c.label.padEnd(40)} fitness ${f4(x.s.fitness)} +- ${f4(se(x.s.perSeed))}${m === 'adamw' ? '' : `  vs AdamW ${f4(mean(diff))} +- ${f4(se(diff))} (paired)`}`);
+    const vs = adamw && m !== 'adamw' ? pairedDifference(x.s.perSeed, adamw.s.perSeed) : undefined;
+    lines.push(`  ${m.padEnd(7)} ${x.c.label.padEnd(40)} fitness ${f4(x.s.fitness)} +- ${f4(standardError(x.s.perSeed))}${vs ? `  vs AdamW ${f4(vs.mean)} +- ${f4(vs.se)} (paired)` : ''}`);
     data[m] = { config: x.c.label, fitness: x.s.fitness, perSeed: x.s.perSeed };
   }
   return { lines, data };

@@ -49,12 +49,16 @@ export const SGD_LR_FACTOR = 10;
 export const STUDY_GRID = { lrs: [0.01, 0.003, 0.001, 0.0003], wds: [0.01, 0.1, 1] } as const;
 
 /** The same lr x weight-decay grid for every method (SGD's and momentum's lrs scaled by SGD_LR_FACTOR); Lion also tries two beta pairs and signum two betas, so that each sign method gets two momentum settings. */
+/** Lion's (b1, b2) pairs and signum's betas that methodPrograms tries unless told otherwise. */
+export const LION_BETAS: readonly (readonly [number, number])[] = [
+  [0.9, 0.99],
+  [0.95, 0.98],
+];
+export const SIGNUM_BETAS: readonly number[] = [0.9, 0.99];
+
 export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly number[]; lionBetas?: readonly (readonly [number, number])[]; signumBetas?: readonly number[] }): MethodConfig[] {
-  const signumBetas = grid.signumBetas ?? [0.9, 0.99];
-  const betas = grid.lionBetas ?? [
-    [0.9, 0.99],
-    [0.95, 0.98],
-  ];
+  const signumBetas = grid.signumBetas ?? SIGNUM_BETAS;
+  const betas = grid.lionBetas ?? LION_BETAS;
   const out: MethodConfig[] = [];
   for (const lr of grid.lrs) {
     for (const wd of grid.wds) {
@@ -67,4 +71,14 @@ export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly num
     }
   }
   return out;
+}
+
+/** The best-scoring configuration of each method, in order of first appearance. */
+export function bestPerMethod<T extends { c: MethodConfig; s: { fitness: number } }>(scored: readonly T[]): Map<MethodName, T> {
+  const best = new Map<MethodName, T>();
+  for (const x of scored) {
+    const b = best.get(x.c.method);
+    if (!b || x.s.fitness > b.s.fitness) best.set(x.c.method, x);
+  }
+  return best;
 }

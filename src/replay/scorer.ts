@@ -53,6 +53,17 @@ export function stdev(xs: readonly number[]): number {
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
+/** Standard error of the mean: stdev / sqrt(n). */
+export function standardError(xs: readonly number[]): number {
+  return stdev(xs) / Math.sqrt(xs.length);
+}
+
+/** Mean and standard error of a[i] - b[i] over paired seeds. */
+export function pairedDifference(a: readonly number[], b: readonly number[]): { mean: number; se: number } {
+  const diff = a.map((x, i) => x - (b[i] as number));
+  return { mean: mean(diff), se: standardError(diff) };
+}
+
 export async function scoreOnSuite(program: Program, suite: ProxySuite, run: JobRunner, baselines: BaselineCache): Promise<SuiteScore> {
   const pending: Promise<PairScore>[] = [];
   for (const spec of suite.tasks) {

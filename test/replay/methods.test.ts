@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { recognizeFamily } from '../../src/analysis/family.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
-import { methodPrograms, SGD_LR_FACTOR, STUDY_GRID } from '../../src/replay/methods.ts';
+import { bestPerMethod, methodPrograms, SGD_LR_FACTOR, STUDY_GRID } from '../../src/replay/methods.ts';
+import { pairedDifference, standardError } from '../../src/replay/scorer.ts';
 
 const labelNumber = (label: string, key: string): number | undefined => {
   const m = new RegExp(`(?:^|, )${key} ([0-9.e-]+)`).exec(label);
@@ -36,5 +37,33 @@ describe('methodPrograms', () => {
     if (beta !== undefined) expect([hp.b1, hp.b2]).toEqual([beta, beta]);
     if (c.method === 'lion') expect([hp.b1, hp.b2]).toEqual([labelNumber(c.label, 'b1'), labelNumber(c.label, 'b2')]);
     if (c.method === 'sgd' || c.method === 'momentum') expect(STUDY_GRID.lrs.map((lr) => lr * SGD_LR_FACTOR).some((lr) => Math.abs(lr - (hp.lrMultiplier as number)) < 1e-12)).toBe(true);
+  });
+});
+
+describe('the study statistics', () => {
+  it('pairedDifference: mean and standard error of the per-seed differences, by hand', () => {
+    // differences 1, 3, 2: mean 2, sample stdev 1, standard error 1 / sqrt(3)
+    const d = pairedDifference([2, 5, 4], [1, 2, 2]);
+    expect(d.mean).toBeCloseTo(2, 15);
+    expect(d.se).toBeCloseTo(1 / Math.sqrt(3), 15);
+    // 4 and 8: sample stdev 2 sqrt(2), standard error 2
+    expect(standardError([4, 8])).toBeCloseTo(2, 15);
+  });
+
+  it('bestPerMethod keeps the highest fitness of each method, the first on ties', () => {
+    const [adamw, signum9, signum99] = methodPrograms({ lrs: [0.01], wds: [0.1] }).filter((x) => x.method === 'adamw' || x.method === 'signum');
+    const tie = bestPerMethod([
+      { c: adamw!, s: { fitness: 1 } },
+      { c: signum9!, s: { fitness: 3 } },
+      { c: signum99!, s: { fitness: 3 } },
+    ]);
+    expect([...tie.keys()]).toEqual(['adamw', 'signum']);
+    expect(tie.get('adamw')?.s.fitness).toBe(1);
+    expect(tie.get('signum')?.c).toBe(signum9);
+    const later = bestPerMethod([
+      { c: signum9!, s: { fitness: 2 } },
+      { c: signum99!, s: { fitness: 2.5 } },
+    ]);
+    expect(later.get('signum')?.c).toBe(signum99);
   });
 });
