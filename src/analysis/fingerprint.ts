@@ -461,7 +461,7 @@ let cutRowCount = 0;
 function recordCut(A: Float64Array, e: number, to: number): void {
   for (let c = 0; c < PROBE_CONFIGS; c++) {
     const v = A[e + c] as number;
-    cutRows[to + c] = v > 0 ? v : v <= 0 ? 0 : v;
+    cutRows[to + c] = v <= 0 ? 0 : v; // NaN stays NaN
   }
 }
 
