@@ -73,6 +73,28 @@ function quadraticTask(spec: TaskSpec, seed: number): ReferenceTask {
   };
 }
 
+/** s + x[xo] y[yo] + x[xo+1] y[yo+1] + ... (len terms), added left to right; unrolled by four. */
+function dotFrom(s: number, x: Float64Array, xo: number, y: Float64Array, yo: number, len: number): number {
+  let j = 0;
+  for (; j + 3 < len; j += 4) {
+    s += (x[xo + j] as number) * (y[yo + j] as number);
+    s += (x[xo + j + 1] as number) * (y[yo + j + 1] as number);
+    s += (x[xo + j + 2] as number) * (y[yo + j + 2] as number);
+    s += (x[xo + j + 3] as number) * (y[yo + j + 3] as number);
+  }
+  for (; j < len; j++) s += (x[xo + j] as number) * (y[yo + j] as number);
+  return s;
+}
+
+/** dst[c * rows + r] = src[off + r * cols + c]: the transpose of a row-major rows x cols block. */
+function transposeInto(dst: Float64Array, src: ArrayLike<number>, off: number, rows: number, cols: number): Float64Array {
+  for (let r = 0; r < rows; r++) {
+    const base = off + r * cols;
+    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[base + c] as number;
+  }
+  return dst;
+}
+
 /**
  * A relu MLP with a softmax cross-entropy head, in Float64: weights [W1, b1, W2, b2, ...] as one flat
  * array (W row-major fan-in x fan-out, Glorot-uniform from rng, biases zero, drawn in the order
@@ -91,26 +113,38 @@ function referenceMlp(sizes: readonly number[], rng: Rng) {
   const layout = makeLayout(leaves);
   const offsets = layout.offsets;
   const classes = sizes[layers] as number;
-  /** Activations of every layer for n rows: acts[0] = x, acts[layers] = logits. */
+  // transposed copies, reused across steps and never returned: slot l < layers holds W of layer l,
+  // slots layers and layers + 1 a layer's input and delta in backpropagation
+  const scratch: Float64Array[] = [];
+  const scratchSlot = (slot: number, size: number): Float64Array => {
+    const have = scratch[slot];
+    return have && have.length >= size ? have : (scratch[slot] = new Float64Array(size));
+  };
+  /**
+   * Activations of every layer for n rows: acts[0] = x, acts[layers] = logits. Each output is the
+   * bias plus a dot product with a transposed copy of W (contiguous, summed in a register), adding
+   * the inputs in ascending order as an axpy over W's rows would.
+   */
   const forward = (w: Float64Array, x: ArrayLike<number>, n: number): Float64Array[] => {
-    const acts: Float64Array[] = [Float64Array.from(x)];
+    const x0 = new Float64Array(n * (sizes[0] as number));
+    x0.set(x);
+    const acts: Float64Array[] = [x0];
     for (let l = 0; l < layers; l++) {
       const a = sizes[l] as number;
       const b = sizes[l + 1] as number;
-      const wOff = offsets[2 * l] as number;
+      const wt = transposeInto(scratchSlot(l, a * b), w, offsets[2 * l] as number, a, b);
       const bOff = offsets[2 * l + 1] as number;
       const inp = acts[l] as Float64Array;
       const out = new Float64Array(n * b);
+      const hidden = l + 1 < layers;
       for (let i = 0; i < n; i++) {
-        for (let k = 0; k < b; k++) out[i * b + k] = w[bOff + k] as number;
-        for (let j = 0; j < a; j++) {
-          const v = inp[i * a + j] as number;
-          if (v === 0) continue;
-          const row = wOff + j * b;
-          for (let k = 0; k < b; k++) out[i * b + k] = (out[i * b + k] as number) + v * (w[row + k] as number);
+        const xi = i * a;
+        for (let k = 0; k < b; k++) {
+          const wk = k * a;
+          const s = dotFrom(w[bOff + k] as number, inp, xi, wt, wk, a);
+          out[i * b + k] = hidden && !(s > 0) ? 0 : s;
         }
       }
-      if (l + 1 < layers) for (let i = 0; i < out.length; i++) if (!((out[i] as number) > 0)) out[i] = 0;
       acts.push(out);
     }
     return acts;
@@ -148,15 +182,19 @@ function referenceMlp(sizes: readonly number[], rng: Rng) {
       const wOff = offsets[2 * l] as number;
       const bOff = offsets[2 * l + 1] as number;
       const inp = acts[l] as Float64Array;
-      for (let i = 0; i < n; i++) {
-        for (let k = 0; k < o; k++) g[bOff + k] = (g[bOff + k] as number) + (delta[i * o + k] as number);
-        // row-major W: the inner loop runs along a row, and a zero (relu-dead) input skips it
-        for (let j = 0; j < a; j++) {
-          const v = inp[i * a + j] as number;
-          if (v === 0) continue;
-          const row = wOff + j * o;
-          for (let k = 0; k < o; k++) g[row + k] = (g[row + k] as number) + v * (delta[i * o + k] as number);
-        }
+      // dW[j][k] and db[k] as dot products over the batch of transposed copies, rows in ascending order
+      const inpT = transposeInto(scratchSlot(layers, a * n), inp, 0, n, a);
+      const deltaT = transposeInto(scratchSlot(layers + 1, o * n), delta, 0, n, o);
+      for (let k = 0; k < o; k++) {
+        const dk = k * n;
+        let s = 0;
+        for (let i = 0; i < n; i++) s += deltaT[dk + i] as number;
+        g[bOff + k] = s;
+      }
+      for (let j = 0; j < a; j++) {
+        const xj = j * n;
+        const row = wOff + j * o;
+        for (let k = 0; k < o; k++) g[row + k] = dotFrom(0, inpT, xj, deltaT, k * n, n);
       }
       if (l === 0) break;
       // back through W, then through the relu that made this layer's input
@@ -164,9 +202,7 @@ function referenceMlp(sizes: readonly number[], rng: Rng) {
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < a; j++) {
           if (!((inp[i * a + j] as number) > 0)) continue;
-          let s = 0;
-          for (let k = 0; k < o; k++) s += (delta[i * o + k] as number) * (w[wOff + j * o + k] as number);
-          prev[i * a + j] = s;
+          prev[i * a + j] = dotFrom(0, delta, i * o, w, wOff + j * o, o);
         }
       }
       delta = prev;
