@@ -100,7 +100,7 @@ describe('replay presets', () => {
     expect(b).toEqual(a);
   });
 
-  it('the teacher-student pair is the quadratic pair with another proxy and time limit, and nothing else', () => {
+  it('the teacher-student pair is the quadratic pair with another proxy, lr multipliers and time limit, and nothing else', () => {
     const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(SPACES_DIR, `${name}.json`), 'utf8'));
     for (const [quadratic, teacher] of [
       [REPLAY_SPACE, 'replay-teacher-student'],
@@ -109,7 +109,10 @@ describe('replay presets', () => {
       const a = read(quadratic);
       const b = read(teacher);
       expect(b.tasks).toEqual(['teacher-student-16']);
-      for (const k of ['$comment', 'description', 'tasks', 'limits']) {
+      // the same ratios (c, c/3, c/10) moved up to where the proxy study found every method's best lr
+      expect(a.lrMultipliers).toEqual([3, 1, 0.3]);
+      expect(b.lrMultipliers).toEqual([10, 3, 1]);
+      for (const k of ['$comment', 'description', 'tasks', 'limits', 'lrMultipliers']) {
         delete a[k];
         delete b[k];
       }
