@@ -263,7 +263,7 @@ function classifierTask(spec: TaskSpec, seed: number): ReferenceTask {
  * pass and the label sampling) is about a third of a run. A worker keeps them: each stream holds the
  * Rng that draws it, already past the student's initial weights, and is filled lazily, so a run cut
  * short by a hurdle draws no more than it uses and a later run reads what earlier ones drew. Streams
- * over STREAM_BYTES_MAX are not kept; beyond STREAM_CACHE_BYTES the least recently used goes.
+ * over STREAM_BYTES_MAX are not kept; beyond streamCacheBytes in all the least recently used goes.
  */
 interface TeacherStream {
   readonly rng: Rng;

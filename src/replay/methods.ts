@@ -48,7 +48,6 @@ export const SGD_LR_FACTOR = 10;
 /** The grid of bench/proxy-study.ts and of the replay's proxy comparison. */
 export const STUDY_GRID = { lrs: [0.01, 0.003, 0.001, 0.0003], wds: [0.01, 0.1, 1] } as const;
 
-/** The same lr x weight-decay grid for every method (SGD's and momentum's lrs scaled by SGD_LR_FACTOR); Lion also tries two beta pairs and signum two betas, so that each sign method gets two momentum settings. */
 /** Lion's (b1, b2) pairs and signum's betas that methodPrograms tries unless told otherwise. */
 export const LION_BETAS: readonly (readonly [number, number])[] = [
   [0.9, 0.99],
@@ -56,6 +55,7 @@ export const LION_BETAS: readonly (readonly [number, number])[] = [
 ];
 export const SIGNUM_BETAS: readonly number[] = [0.9, 0.99];
 
+/** The same lr x weight-decay grid for every method (SGD's and momentum's lrs scaled by SGD_LR_FACTOR); Lion also tries two beta pairs and signum two betas, so that each sign method gets two momentum settings. */
 export function methodPrograms(grid: { lrs: readonly number[]; wds: readonly number[]; lionBetas?: readonly (readonly [number, number])[]; signumBetas?: readonly number[] }): MethodConfig[] {
   const signumBetas = grid.signumBetas ?? SIGNUM_BETAS;
   const betas = grid.lionBetas ?? LION_BETAS;
