@@ -17,11 +17,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '@tensorflow/tfjs';
 import { parseProgram } from '../src/dsl/parse.ts';
-import { initBackend, isBackendName, type BackendName } from '../src/proxy/backend.ts';
+import { initBackend } from '../src/proxy/backend.ts';
+import { isBackendName, type BackendName, type Fidelity, type TaskSpec } from '../src/vocabulary/index.ts';
 import { compileProgram } from '../src/proxy/compile.ts';
 import { PROXY_TASKS_DIR } from '../src/proxy/data.ts';
 import { atFidelity, getTaskBuilder, loadTaskSpec } from '../src/proxy/tasks/index.ts';
-import type { Fidelity, TaskSpec } from '../src/proxy/types.ts';
 
 const DEFAULT_BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgpu-software', 'webgpu', 'gpu'];
 

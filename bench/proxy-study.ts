@@ -11,11 +11,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseProgram } from '../src/dsl/parse.ts';
-import { isBackendName, type BackendName } from '../src/proxy/backend.ts';
+import { isBackendName, type BackendName, type TaskSpec } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { BaselineCache } from '../src/proxy/fitness.ts';
 import { isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';
-import type { TaskSpec } from '../src/proxy/types.ts';
 import { evaluationSeeds } from '../src/runner/search.ts';
 import { mean, pairedDifference, scoreOnSuite, standardError, type SuiteScore } from '../src/replay/scorer.ts';
 import { bestPerMethod, methodPrograms, STUDY_GRID, type MethodConfig } from '../src/replay/methods.ts';

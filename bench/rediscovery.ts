@@ -16,7 +16,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isBackendName, type BackendName } from '../src/proxy/backend.ts';
+import { isBackendName, type BackendName } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { firstLionFamily, REPLAY_SPACE, searchStage } from '../src/replay/lion.ts';
 import { listRuns } from '../src/store/queries.ts';

@@ -8,7 +8,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, isBackendName } from '../src/proxy/backend.ts';
+import { initBackend } from '../src/proxy/backend.ts';
+import { isBackendName } from '../src/vocabulary/index.ts';
 import { PROXY_TASKS_DIR } from '../src/proxy/data.ts';
 import { defaultBaselineProgram } from '../src/proxy/fitness.ts';
 import { atFidelity, isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';

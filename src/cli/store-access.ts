@@ -1,6 +1,7 @@
 /** Opening the database and resolving run / program references for the CLI, with one-line errors. */
 import { existsSync } from 'node:fs';
-import { DEFAULT_DB_PATH, openStore, StoreError, type Store } from '../store/db.ts';
+import { openStore, StoreError, type Store } from '../store/db.ts';
+import { DEFAULT_DB_PATH } from '../vocabulary/index.ts';
 import { getProgram, getRun, type ProgramRecord, type Run } from '../store/queries.ts';
 import { CliError } from './errors.ts';
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { failedResult, resolveJobSpec } from '../proxy/job.ts';
 import { atFidelity } from '../proxy/tasks/index.ts';
-import type { EvalJob, TrainResult } from '../proxy/types.ts';
+import type { EvalJob, TrainResult } from '../vocabulary/index.ts';
 
 export const DEFAULT_WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts');
 

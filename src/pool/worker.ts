@@ -3,7 +3,7 @@
  * tfjs and its backend load on the first job and stay loaded for the worker's life.
  */
 import { runEvalJob } from '../proxy/job.ts';
-import type { EvalJob, TrainResult } from '../proxy/types.ts';
+import type { EvalJob, TrainResult } from '../vocabulary/index.ts';
 
 export default function evaluate(job: EvalJob): Promise<TrainResult> {
   return runEvalJob(job);

@@ -12,18 +12,9 @@ import { dirname, join } from 'node:path';
 // and a dynamic import() of a .ts file fails inside tsx-loaded piscina workers.
 import * as webgpu from './webgpu.ts';
 import { REFERENCE_DESCRIPTION } from './reference.ts';
+import type { BackendName } from '../vocabulary/index.ts';
 
-export type BackendName = 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu' | 'reference';
 export type Tf = typeof import('@tensorflow/tfjs');
-
-/**
- * 'reference' is not a tfjs backend: jobs that name it train in the Float64 reference interpreter
- * (src/proxy/reference.ts, REFERENCE_KINDS). 'auto' never picks it.
- */
-export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu', 'reference'];
-
-/** The --backend values, for help texts and messages. */
-export const BACKEND_CHOICES = 'auto, gpu, webgpu, webgpu-software, node, wasm, cpu or reference';
 
 export interface BackendHandle {
   tf: Tf;
@@ -36,10 +27,6 @@ export class BackendUnavailableError extends Error {
     super(message);
     this.name = 'BackendUnavailableError';
   }
-}
-
-export function isBackendName(s: string): s is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(s);
 }
 
 let tfModule: Tf | undefined;

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BaselineReference, EvalJob, TaskSpec, TrainResult } from './types.ts';
+import type { BaselineReference, EvalJob, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 
 export const BASELINE_FITNESS = 1;
 export const FAILED_FITNESS = -2;

@@ -6,7 +6,7 @@ import { initBackend } from './backend.ts';
 import { atFidelity, loadTaskSpec } from './tasks/index.ts';
 import { trainReference } from './reference.ts';
 import { trainProgram } from './train.ts';
-import type { EvalJob, TaskSpec, TrainResult } from './types.ts';
+import type { EvalJob, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 
 function firstLine(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);

@@ -19,7 +19,7 @@ import { glorot, num, numList } from './tasks/common.ts';
 import { noiseDraw, quadraticProblem } from './tasks/quadratic.ts';
 import { drawTeacherBatch, teacherStudentProblem } from './tasks/teacher-student.ts';
 import { RunMonitor, taskScheduleValue, type TrainOptions } from './train.ts';
-import type { TaskKind, TaskSpec, TrainResult } from './types.ts';
+import type { TaskKind, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 
 /** A task as the reference trainer sees it: flat Float64 weights and a hand-written gradient. */
 interface ReferenceTask {

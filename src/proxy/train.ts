@@ -14,7 +14,7 @@ import type { Tf } from './backend.ts';
 import { compileProgram, lowerProgram, type CompiledStep } from './compile.ts';
 import type { TaskInstance } from './tasks/common.ts';
 import { getTaskBuilder } from './tasks/index.ts';
-import type { BaselineReference, EvalStatus, TaskSpec, TrainResult } from './types.ts';
+import type { BaselineReference, EvalStatus, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 
 /** Linear warm-up over warmupFraction of the steps to 1.0, then cosine decay towards 0. */
 export function scheduleValue(t: number, steps: number, warmupFraction: number): number {

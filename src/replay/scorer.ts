@@ -6,9 +6,8 @@
  */
 import type { Program } from '../dsl/ast.ts';
 import { printProgram } from '../dsl/print.ts';
-import type { BackendName } from '../proxy/backend.ts';
+import type { BackendName, EvalJob, Fidelity, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 import { BaselineCache, evaluateScored, FAILED_FITNESS } from '../proxy/fitness.ts';
-import type { EvalJob, Fidelity, TaskSpec, TrainResult } from '../proxy/types.ts';
 import { scaleUpdate } from '../runner/search.ts';
 
 export interface ProxySuite {

@@ -14,10 +14,9 @@ import { recognizeFamily } from '../analysis/family.ts';
 import { structuralHash } from '../analysis/hash.ts';
 import { analyze } from '../analysis/simplify.ts';
 import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
-import type { BackendName } from '../proxy/backend.ts';
+import { type BackendName, type EvalJob, type Fidelity, type TaskSpec, type TrainResult, CACHE_TIERS } from '../vocabulary/index.ts';
 import { BaselineCache, evaluateScored, FAILED_FITNESS, type ScoredResult } from '../proxy/fitness.ts';
 import { resolveTaskList } from '../proxy/tasks/index.ts';
-import type { EvalJob, Fidelity, TaskSpec, TrainResult } from '../proxy/types.ts';
 import { EvaluationCache, type CachedScore } from '../search/cache.ts';
 import { evolve, initialState, type Child, type EvolutionOptions, type EvolutionState, type Member, type Scored } from '../search/evolution.ts';
 import { runFunnel } from '../search/funnel.ts';
@@ -42,7 +41,6 @@ import {
   topPrograms,
   updateRunStatus,
   upsertProgram,
-  type EvaluationStatus,
   type JsonValue,
   type Run,
 } from '../store/queries.ts';
@@ -121,10 +119,6 @@ export function scaleUpdate(p: Program, c: number): Program {
     ...p,
     statements: [...p.statements, { target: update, op: 'mul', args: [{ kind: 'var', name: update }, { kind: 'num', value: c }] }],
   };
-}
-
-function storeStatus(s: TrainResult['status']): EvaluationStatus {
-  return s as EvaluationStatus;
 }
 
 function metricsOf(r: ScoredResult): { [k: string]: JsonValue } {
@@ -284,7 +278,7 @@ class SearchSession {
             lrMultiplier: lr,
             fitness: r.fitness,
             metrics: metricsOf(r),
-            status: storeStatus(r.status),
+            status: r.status,
             reason: r.reason === '' ? null : r.reason,
             backend: r.backend,
             seconds: r.seconds,
@@ -543,7 +537,7 @@ export async function resumeSearch(store: Store, runId: number, hooks: SearchHoo
       }
     }
     const counts = getCacheCounts(store, run.id);
-    for (const t of ['structural', 'fingerprint', 'stored'] as const) {
+    for (const t of CACHE_TIERS) {
       session.cache.counts[t].hits = counts[t].hits;
       session.cache.counts[t].lookups = counts[t].lookups;
     }

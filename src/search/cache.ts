@@ -4,8 +4,7 @@
  * from any run in the database. Hits and misses are counted per tier.
  */
 
-export type CacheTier = 'structural' | 'fingerprint' | 'stored';
-export const CACHE_TIERS: readonly CacheTier[] = ['structural', 'fingerprint', 'stored'];
+import type { CacheTier } from '../vocabulary/index.ts';
 
 export interface CachedScore {
   readonly fitness: number;

@@ -13,7 +13,7 @@
  */
 import type { Program } from '../dsl/ast.ts';
 import type { Rng } from '../util/rng.ts';
-import type { CacheTier } from './cache.ts';
+import type { CacheTier } from '../vocabulary/index.ts';
 
 export interface Member {
   readonly programId: number;

@@ -12,6 +12,7 @@ import { checkProgram } from '../dsl/check.ts';
 import { DslError, formatDiagnostic } from '../dsl/errors.ts';
 import { getOp, isOpName, type OpName } from '../dsl/ops.ts';
 import { parseProgram } from '../dsl/parse.ts';
+import { FIDELITIES } from '../vocabulary/index.ts';
 
 /** The mutation kinds, in the order used by weights and tables everywhere. */
 export const MUTATION_KIND_NAMES = ['insert', 'delete', 'modifyArgument', 'modifyConstant'] as const;
@@ -101,12 +102,6 @@ export class SpaceError extends Error {
 
 /** The folder of the shipped spaces (search-spaces/ at the repository root). */
 export const SPACES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../search-spaces');
-
-/**
- * Task sizes the proxy layer builds (src/proxy/types.ts FIDELITIES; search does not import proxy,
- * so a test keeps the two lists equal).
- */
-export const SPACE_FIDELITIES: readonly number[] = [1, 10, 100];
 
 /** Defaults for every optional field (documented in docs/search-spaces.md). */
 export const SPACE_DEFAULTS = {
@@ -281,7 +276,7 @@ export function parseSearchSpace(json: unknown, file: string, name: string, base
 
   const tasks = r.stringList(top.tasks, 'tasks');
   const fidelity = r.number(top.fidelity, 'fidelity', 'positive', SPACE_DEFAULTS.fidelity);
-  if (!SPACE_FIDELITIES.includes(fidelity)) r.fail('fidelity', `must be one of ${SPACE_FIDELITIES.join(', ')} (got ${fidelity})`);
+  if (!(FIDELITIES as readonly number[]).includes(fidelity)) r.fail('fidelity', `must be one of ${FIDELITIES.join(', ')} (got ${fidelity})`);
   const seedsPerEvaluation = r.integer(top.seedsPerEvaluation, 'seedsPerEvaluation', 1, SPACE_DEFAULTS.seedsPerEvaluation);
 
   let lrMultipliers: number[] = [...SPACE_DEFAULTS.lrMultipliers];

@@ -12,11 +12,11 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DEFAULT_DB_PATH } from '../vocabulary/index.ts';
 
 export const APPLICATION = 'optsearch';
 /** PRAGMA application_id: "opts" in ASCII, so `file` and other tools can tell the format. */
 export const APPLICATION_ID = 0x6f707473;
-export const DEFAULT_DB_PATH = 'results/optsearch.sqlite';
 
 /** A database problem meant for the user: one line naming the file. */
 export class StoreError extends Error {

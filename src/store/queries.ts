@@ -12,6 +12,7 @@
  * program id, structural hash or fingerprint.
  */
 import type { RngState } from '../util/rng.ts';
+import { CACHE_TIERS, type CacheTier, type EvalStatus } from '../vocabulary/index.ts';
 import { StoreError, type Store } from './db.ts';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [k: string]: JsonValue };
@@ -53,8 +54,6 @@ const now = (): string => new Date().toISOString();
 // Runs
 
 export type RunStatus = 'running' | 'done' | 'interrupted' | 'failed';
-export type CacheTierName = 'structural' | 'fingerprint' | 'stored';
-export const CACHE_TIER_NAMES: readonly CacheTierName[] = ['structural', 'fingerprint', 'stored'];
 
 export interface Run {
   readonly id: number;
@@ -490,7 +489,6 @@ export function populationHistory(store: Store, runId: number): Seat[] {
 // ---------------------------------------------------------------------------------------------
 // Evaluations
 
-export type EvaluationStatus = 'ok' | 'failed' | 'timeout' | 'hurdle';
 
 export interface EvaluationKey {
   readonly task: string;
@@ -506,7 +504,7 @@ export interface EvaluationInput extends EvaluationKey {
   /** null when the evaluation failed before producing a score. */
   readonly fitness: number | null;
   readonly metrics: { readonly [name: string]: JsonValue };
-  readonly status: EvaluationStatus;
+  readonly status: EvalStatus;
   readonly reason?: string | null;
   readonly backend?: string | null;
   readonly seconds?: number | null;
@@ -527,7 +525,7 @@ interface EvaluationDbRow {
   lr_multiplier: number;
   fitness: number | null;
   metrics: string;
-  status: EvaluationStatus;
+  status: EvalStatus;
   reason: string | null;
   backend: string | null;
   seconds: number | null;
@@ -616,24 +614,24 @@ export function listEvaluations(store: Store, filter: { runId?: number } = {}): 
 // ---------------------------------------------------------------------------------------------
 // Cache counters
 
-export type CacheCounts = { readonly [T in CacheTierName]: { readonly hits: number; readonly lookups: number; readonly misses: number } };
+export type CacheCounts = { readonly [T in CacheTier]: { readonly hits: number; readonly lookups: number; readonly misses: number } };
 
 /** Record the cache's running totals (absolute values, so saving twice is harmless). */
-export function setCacheCounts(store: Store, runId: number, counts: { readonly [T in CacheTierName]: { readonly hits: number; readonly lookups: number } }): void {
+export function setCacheCounts(store: Store, runId: number, counts: { readonly [T in CacheTier]: { readonly hits: number; readonly lookups: number } }): void {
   // One statement for all tiers: atomic without a savepoint (this runs on every arrival).
-  const values = CACHE_TIER_NAMES.map(() => '(?, ?, ?, ?)').join(', ');
+  const values = CACHE_TIERS.map(() => '(?, ?, ?, ?)').join(', ');
   store
     .stmt(
       `INSERT INTO cache_counters (run_id, tier, hits, lookups) VALUES ${values}
        ON CONFLICT (run_id, tier) DO UPDATE SET hits = excluded.hits, lookups = excluded.lookups`,
     )
-    .run(CACHE_TIER_NAMES.flatMap((t) => [runId, t, counts[t].hits, counts[t].lookups]));
+    .run(CACHE_TIERS.flatMap((t) => [runId, t, counts[t].hits, counts[t].lookups]));
 }
 
 export function getCacheCounts(store: Store, runId: number): CacheCounts {
-  const rows = store.stmt('SELECT tier, hits, lookups FROM cache_counters WHERE run_id = ?').all(runId) as { tier: CacheTierName; hits: number; lookups: number }[];
-  const out = {} as Record<CacheTierName, { hits: number; lookups: number; misses: number }>;
-  for (const t of CACHE_TIER_NAMES) out[t] = { hits: 0, lookups: 0, misses: 0 };
+  const rows = store.stmt('SELECT tier, hits, lookups FROM cache_counters WHERE run_id = ?').all(runId) as { tier: CacheTier; hits: number; lookups: number }[];
+  const out = {} as Record<CacheTier, { hits: number; lookups: number; misses: number }>;
+  for (const t of CACHE_TIERS) out[t] = { hits: 0, lookups: 0, misses: 0 };
   for (const r of rows) out[r.tier] = { hits: r.hits, lookups: r.lookups, misses: r.lookups - r.hits };
   return out;
 }

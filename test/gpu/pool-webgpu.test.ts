@@ -10,8 +10,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
 import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
-import type { BackendName } from '../../src/proxy/backend.ts';
-import type { EvalJob, TaskSpec } from '../../src/proxy/types.ts';
+import type { BackendName, EvalJob, TaskSpec } from '../../src/vocabulary/index.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
 
 const program = (name: string): string => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');

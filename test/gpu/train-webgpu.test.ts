@@ -8,10 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { initBackend, type BackendName } from '../../src/proxy/backend.ts';
+import { initBackend } from '../../src/proxy/backend.ts';
+import type { BackendName, TaskSpec, TrainResult } from '../../src/vocabulary/index.ts';
 import { atFidelity, loadTaskSpec } from '../../src/proxy/tasks/index.ts';
 import { trainProgram } from '../../src/proxy/train.ts';
-import type { TaskSpec, TrainResult } from '../../src/proxy/types.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
 
 const STEPS = 60;

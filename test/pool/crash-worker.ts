@@ -3,7 +3,7 @@
  * to check that the pool survives them.
  */
 import evaluate from '../../src/pool/worker.ts';
-import type { EvalJob, TrainResult } from '../../src/proxy/types.ts';
+import type { EvalJob, TrainResult } from '../../src/vocabulary/index.ts';
 
 const hoard: unknown[] = [];
 

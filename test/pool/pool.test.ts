@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
 import { runEvalJob } from '../../src/proxy/job.ts';
 import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
-import type { EvalJob, TaskSpec } from '../../src/proxy/types.ts';
+import type { EvalJob, TaskSpec } from '../../src/vocabulary/index.ts';
 
 const CRASH_WORKER = fileURLToPath(new URL('./crash-worker.ts', import.meta.url));
 const prog = (name: string) => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');

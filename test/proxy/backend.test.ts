@@ -1,6 +1,7 @@
 /** Backend selection: auto order, forced backends, one-line failures. */
 import { describe, expect, it } from 'vitest';
-import { BACKEND_NAMES, BackendUnavailableError, initBackend, isBackendName } from '../../src/proxy/backend.ts';
+import { BackendUnavailableError, initBackend } from '../../src/proxy/backend.ts';
+import { BACKEND_NAMES, isBackendName } from '../../src/vocabulary/index.ts';
 
 describe('initBackend', () => {
   it('auto picks a working backend and tfjs computes on it', async () => {

@@ -11,7 +11,7 @@ import {
 } from '../../src/proxy/fitness.ts';
 import { failedResult, runEvalJob } from '../../src/proxy/job.ts';
 import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
-import type { EvalJob, TrainResult } from '../../src/proxy/types.ts';
+import type { EvalJob, TrainResult } from '../../src/vocabulary/index.ts';
 
 function result(initialLoss: number, finalLoss: number | null, floor = 0, status: TrainResult['status'] = 'ok'): TrainResult {
   return { ...failedResult({ task: 't', fidelity: 1, seed: 0 }, ''), status, initialLoss, finalLoss, lossFloor: floor, checkpointStep: 5, checkpointLoss: finalLoss };

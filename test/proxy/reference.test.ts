@@ -9,7 +9,7 @@ import { runEvalJob } from '../../src/proxy/job.ts';
 import { trainReference } from '../../src/proxy/reference.ts';
 import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
 import { trainProgram } from '../../src/proxy/train.ts';
-import type { TaskSpec } from '../../src/proxy/types.ts';
+import type { TaskSpec } from '../../src/vocabulary/index.ts';
 import { lionText } from '../../src/replay/methods.ts';
 import { Rng } from '../../src/util/rng.ts';
 

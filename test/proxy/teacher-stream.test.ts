@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setTeacherStreamCache, trainReference } from '../../src/proxy/reference.ts';
 import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
-import type { TaskSpec, TrainResult } from '../../src/proxy/types.ts';
+import type { TaskSpec, TrainResult } from '../../src/vocabulary/index.ts';
 
 const prog = (name: string) => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');
 /** Gradient ascent: the divergence hurdle stops it after a few steps, having drawn only those batches. */

@@ -11,7 +11,7 @@ import { compileProgram } from '../../src/proxy/compile.ts';
 import { getTaskBuilder, loadTaskSpec, atFidelity, validateTaskSpec } from '../../src/proxy/tasks/index.ts';
 import { checkpointStepOf, scheduleValue, taskScheduleValue, trainProgram } from '../../src/proxy/train.ts';
 import { trainReference } from '../../src/proxy/reference.ts';
-import type { TaskSpec } from '../../src/proxy/types.ts';
+import type { TaskSpec } from '../../src/vocabulary/index.ts';
 
 const prog = (name: string) => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');
 const withSteps = (spec: TaskSpec, steps: number): TaskSpec => ({ ...spec, steps });

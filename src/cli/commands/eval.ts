@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { createEvaluationPool } from '../../pool/pool.ts';
-import { BackendUnavailableError, initBackend, BACKEND_CHOICES, isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { BackendUnavailableError, initBackend } from '../../proxy/backend.ts';
+import { BACKEND_CHOICES, isBackendName, type BackendName, type EvalJob, type Fidelity, type TaskSpec, type TrainResult } from '../../vocabulary/index.ts';
 import { BaselineCache, defaultBaselineProgram, evaluateScored, type ScoredResult } from '../../proxy/fitness.ts';
 import { runEvalJob } from '../../proxy/job.ts';
 import { isFidelity, resolveTaskList, TaskError } from '../../proxy/tasks/index.ts';
-import type { EvalJob, Fidelity, TaskSpec, TrainResult } from '../../proxy/types.ts';
 import { CliError } from '../errors.ts';
 import { loadProgramFile } from '../io.ts';
 

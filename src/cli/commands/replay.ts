@@ -7,7 +7,7 @@ import { runLionReplay, type ReplayReport } from '../../replay/lion.ts';
 import { loadSearchSpace, SpaceError } from '../../search/space.ts';
 import { TaskError } from '../../proxy/tasks/index.ts';
 import { CliError } from '../errors.ts';
-import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../vocabulary/index.ts';
 import { openForWrite } from '../store-access.ts';
 import { progressLine } from './search.ts';
 

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../proxy/backend.ts';
+import { BACKEND_CHOICES, DEFAULT_DB_PATH, isBackendName, type BackendName, type Fidelity } from '../../vocabulary/index.ts';
 import { REFERENCE_KINDS } from '../../proxy/reference.ts';
 import { TaskError } from '../../proxy/tasks/index.ts';
-import type { Fidelity } from '../../proxy/types.ts';
 import { resumeSearch, startSearch, type Progress, type SearchConfig, type SearchOutcome } from '../../runner/search.ts';
 import { SpaceError } from '../../search/space.ts';
 import { StoreError, type Store } from '../../store/db.ts';
@@ -105,7 +104,7 @@ function printOutcome(store: Store, outcome: SearchOutcome, json: boolean): void
       top.map((p) => [String(p.id), fmtFitness(p.fitness), String(p.size), String(p.liveSize ?? '-'), p.family ?? '-', outcome.finalists.includes(p.id) ? 'finalist' : '']),
     ),
   );
-  if (outcome.status === 'interrupted') console.log(`resume with: optsearch resume ${outcome.run.id}${store.path !== 'results/optsearch.sqlite' ? ` --db ${store.path}` : ''}`);
+  if (outcome.status === 'interrupted') console.log(`resume with: optsearch resume ${outcome.run.id}${store.path !== DEFAULT_DB_PATH ? ` --db ${store.path}` : ''}`);
   console.log(`inspect with: optsearch show <program>   (fitness: 1 = the AdamW baseline, higher is better)`);
 }
 

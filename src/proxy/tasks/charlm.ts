@@ -9,7 +9,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.ts';
 import type { Tf } from '../backend.ts';
 import { generateCorpus } from '../data.ts';
-import type { TaskSpec } from '../types.ts';
+import type { TaskSpec } from '../../vocabulary/index.ts';
 import { disposeAll, glorot, makeVariable, num, type TaskInstance } from './common.ts';
 
 export function buildCharLm(tf: Tf, spec: TaskSpec, seed: number): TaskInstance {

@@ -6,7 +6,7 @@
 import { Rng } from '../../util/rng.ts';
 import type { Tf } from '../backend.ts';
 import { DATASET_NAMES, gatherRows, loadDataset, splitIndices, type DatasetName } from '../data.ts';
-import type { TaskSpec } from '../types.ts';
+import type { TaskSpec } from '../../vocabulary/index.ts';
 import { accuracy, disposeAll, makeMlp, num, numList, readPair, softmaxCrossEntropy, str, type TaskInstance } from './common.ts';
 
 export function datasetParam(spec: TaskSpec): DatasetName {

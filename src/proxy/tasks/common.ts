@@ -1,7 +1,7 @@
 /** What every task kind builds, and helpers they share. */
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import type { Tf } from '../backend.ts';
-import type { TaskSpec } from '../types.ts';
+import type { TaskSpec } from '../../vocabulary/index.ts';
 import type { Rng } from '../../util/rng.ts';
 
 export interface TaskInstance {

@@ -7,7 +7,7 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.ts';
 import type { Tf } from '../backend.ts';
 import { loadDataset, splitIndices, type TabularDataset } from '../data.ts';
-import type { TaskSpec } from '../types.ts';
+import type { TaskSpec } from '../../vocabulary/index.ts';
 import { accuracy, disposeAll, glorot, makeVariable, num, readPair, softmaxCrossEntropy, type TaskInstance } from './common.ts';
 
 const SIDE = 8;

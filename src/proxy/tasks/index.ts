@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROXY_TASKS_DIR } from '../data.ts';
-import { FIDELITIES, type Fidelity, type TaskKind, type TaskSpec } from '../types.ts';
+import { FIDELITIES, type Fidelity, type TaskKind, type TaskSpec } from '../../vocabulary/index.ts';
 import type { TaskBuilder } from './common.ts';
 import { buildCharLm } from './charlm.ts';
 import { buildClassifier } from './classifier.ts';

@@ -11,7 +11,7 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.ts';
 import type { Tf } from '../backend.ts';
-import type { TaskSpec } from '../types.ts';
+import type { TaskSpec } from '../../vocabulary/index.ts';
 import { makeVariable, num, readPair, type TaskInstance } from './common.ts';
 
 /** A random orthogonal matrix (Gram-Schmidt on a Gaussian matrix), row-major, Float64. */

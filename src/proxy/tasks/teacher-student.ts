@@ -8,7 +8,7 @@
  */
 import { Rng } from '../../util/rng.ts';
 import type { Tf } from '../backend.ts';
-import type { TaskSpec } from '../types.ts';
+import type { TaskSpec } from '../../vocabulary/index.ts';
 import { accuracy, disposeAll, makeMlp, num, readPair, softCrossEntropy, softmaxCrossEntropy, type TaskInstance } from './common.ts';
 
 export interface Teacher {

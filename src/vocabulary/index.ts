@@ -1,13 +1,38 @@
 /**
- * Plain-data types shared by the proxy trainer, the worker pool and their callers. Everything here
- * crosses worker boundaries and goes into the store, so it is structured-clone and JSON friendly
- * (unknown numbers are null, never NaN).
+ * The words every layer shares, each list written once: task definitions, fidelities, backends and
+ * their numeric classes, run and batch jobs with their results, evaluation statuses, cache tiers and
+ * the default database path. Types and constants only; this module imports nothing, so any layer
+ * (and any worker thread) may import it.
+ *
+ * Everything that crosses a worker or machine boundary is plain, structured-clone and JSON friendly
+ * data (unknown numbers are null, never NaN).
  */
-import type { BackendName } from './backend.ts';
 
 export type TaskKind = 'quadratic' | 'classifier' | 'convnet' | 'charlm' | 'teacher-student';
+
 export type Fidelity = 1 | 10 | 100;
 export const FIDELITIES: readonly Fidelity[] = [1, 10, 100];
+
+/** 'reference' is the Float64 interpreter (never picked by 'auto'); the others are tfjs backends. */
+export type BackendName = 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu' | 'reference';
+export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu', 'reference'];
+export type RequestedBackend = BackendName | 'auto';
+
+export function isBackendName(s: string): s is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(s);
+}
+
+/** The --backend values, for help texts and messages. */
+export const BACKEND_CHOICES = `auto, ${BACKEND_NAMES.slice(0, -1).join(', ')} or ${BACKEND_NAMES[BACKEND_NAMES.length - 1]}`;
+
+/**
+ * Results computed in different floating-point widths are different measurements: a stored
+ * evaluation is reused only under the same class. tfjs and the SIMD engine compute in Float32.
+ */
+export type NumericClass = 'float64' | 'float32';
+export function numericClassOf(backend: RequestedBackend): NumericClass {
+  return backend === 'reference' ? 'float64' : 'float32';
+}
 
 export interface HurdleSpec {
   /** Stop as diverged when the training loss exceeds this multiple of the initial loss. */
@@ -54,7 +79,9 @@ export interface TaskSpec {
   readonly costSeconds?: number;
 }
 
+/** How a training run ended. 'ok' finished; the others stopped early or never ran. */
 export type EvalStatus = 'ok' | 'diverged' | 'hurdle' | 'timeout' | 'failed';
+export const EVAL_STATUSES: readonly EvalStatus[] = ['ok', 'diverged', 'hurdle', 'timeout', 'failed'];
 
 /** Baseline figures a candidate is compared with during training (hurdles). */
 export interface BaselineReference {
@@ -62,16 +89,40 @@ export interface BaselineReference {
   readonly checkpointLoss: number;
 }
 
-/** One evaluation request: plain data, sent to a worker. */
+/** One training run: plain data, run by a trainer in the current thread. */
 export interface EvalJob {
   readonly programText: string;
   /** A task name from proxy-tasks/, or a full spec. */
   readonly task: string | TaskSpec;
   readonly fidelity: Fidelity;
   readonly seed: number;
-  readonly backend: BackendName | 'auto';
+  readonly backend: RequestedBackend;
   readonly baseline?: BaselineReference;
   /** Overrides the task's wall-clock limit (seconds). */
+  readonly timeLimitSeconds?: number;
+}
+
+/** One run of a batch job: a seed and the factor the program's update is scaled by. */
+export interface BatchRun {
+  readonly seed: number;
+  readonly lrMultiplier: number;
+  /** The baseline's hurdle figures on this seed (absent for the baseline itself). */
+  readonly baseline?: BaselineReference;
+}
+
+/**
+ * The unit of work handed to a worker (the pool, later a distributed queue): one program, one task
+ * at one fidelity, its runs. A worker may train the runs one after the other or together; results
+ * come back one per run, in the order of `runs`.
+ */
+export interface BatchJob {
+  /** The program as written (unscaled); each run scales its update by its lr multiplier. */
+  readonly programText: string;
+  readonly task: string | TaskSpec;
+  readonly fidelity: Fidelity;
+  readonly runs: readonly BatchRun[];
+  readonly backend: RequestedBackend;
+  /** Overrides the task's wall-clock limit of each run (seconds). */
   readonly timeLimitSeconds?: number;
 }
 
@@ -100,3 +151,9 @@ export interface TrainResult {
   readonly seconds: number;
   readonly backend: string;
 }
+
+/** The evaluation cache's tiers, cheapest first. */
+export type CacheTier = 'structural' | 'fingerprint' | 'stored';
+export const CACHE_TIERS: readonly CacheTier[] = ['structural', 'fingerprint', 'stored'];
+
+export const DEFAULT_DB_PATH = 'results/optsearch.sqlite';
