@@ -20,8 +20,9 @@ import { parseProgram } from '../src/dsl/parse.ts';
 import { initBackend } from '../src/proxy/backend.ts';
 import { isBackendName, type BackendName, type Fidelity, type TaskSpec } from '../src/vocabulary/index.ts';
 import { compileProgram } from '../src/proxy/compile.ts';
-import { PROXY_TASKS_DIR } from '../src/proxy/data.ts';
-import { atFidelity, getTaskBuilder, loadTaskSpec } from '../src/proxy/tasks/index.ts';
+import { PROXY_TASKS_DIR } from '../src/tasks/data.ts';
+import { getTaskBuilder } from '../src/proxy/builders/index.ts';
+import { atFidelity, loadTaskSpec } from '../src/tasks/spec.ts';
 
 const DEFAULT_BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'webgpu-software', 'webgpu', 'gpu'];
 

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { createEvaluationPool } from '../src/pool/pool.ts';
-import { loadTaskSpec, resolveTaskList } from '../src/proxy/tasks/index.ts';
+import { loadTaskSpec, resolveTaskList } from '../src/tasks/spec.ts';
 import type { EvalJob } from '../src/vocabulary/index.ts';
 
 function arg(name: string, fallback: string): string {

@@ -14,7 +14,7 @@ import { parseProgram } from '../src/dsl/parse.ts';
 import { isBackendName, type BackendName, type TaskSpec } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { BaselineCache } from '../src/proxy/fitness.ts';
-import { isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';
+import { isFidelity, resolveTaskList } from '../src/tasks/spec.ts';
 import { evaluationSeeds } from '../src/runner/search.ts';
 import { mean, pairedDifference, scoreOnSuite, standardError, type SuiteScore } from '../src/replay/scorer.ts';
 import { bestPerMethod, methodPrograms, STUDY_GRID, type MethodConfig } from '../src/replay/methods.ts';

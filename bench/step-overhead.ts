@@ -11,7 +11,8 @@
 import { readFileSync } from 'node:fs';
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { parseProgram } from '../src/dsl/parse.ts';
-import { initBackend, type Tf } from '../src/proxy/backend.ts';
+import { initBackend } from '../src/proxy/backend.ts';
+import type { Tf } from '../src/proxy/tf.ts';
 import { compileProgram } from '../src/proxy/compile.ts';
 
 function arg(name: string, fallback: number): number {

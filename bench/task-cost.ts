@@ -10,9 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../src/proxy/backend.ts';
 import { isBackendName } from '../src/vocabulary/index.ts';
-import { PROXY_TASKS_DIR } from '../src/proxy/data.ts';
+import { PROXY_TASKS_DIR } from '../src/tasks/data.ts';
 import { defaultBaselineProgram } from '../src/proxy/fitness.ts';
-import { atFidelity, isFidelity, resolveTaskList } from '../src/proxy/tasks/index.ts';
+import { atFidelity, isFidelity, resolveTaskList } from '../src/tasks/spec.ts';
 import { trainProgram } from '../src/proxy/train.ts';
 
 function arg(name: string, fallback: string): string {

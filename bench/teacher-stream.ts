@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTeacherStreamCache, trainReference } from '../src/proxy/reference.ts';
-import { resolveTaskList } from '../src/proxy/tasks/index.ts';
+import { resolveTaskList } from '../src/tasks/spec.ts';
 import type { TrainResult } from '../src/vocabulary/index.ts';
 
 function arg(name: string, fallback: string): string {

@@ -45,3 +45,10 @@ export class DslError extends Error {
     this.diagnostics = diagnostics;
   }
 }
+
+/** An error as one line for a result's reason: a DslError's diagnostics with their positions, else the message's first line. */
+export function errorLine(e: unknown): string {
+  if (e instanceof DslError) return e.diagnostics.map((d) => `${d.pos.line}:${d.pos.col}: ${d.message}`).join('; ');
+  const m = e instanceof Error ? e.message : String(e);
+  return (m.split('\n')[0] ?? m).slice(0, 500);
+}

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { failedResult, resolveJobSpec } from '../proxy/job.ts';
-import { atFidelity } from '../proxy/tasks/index.ts';
+import { atFidelity } from '../tasks/spec.ts';
 import type { EvalJob, TrainResult } from '../vocabulary/index.ts';
 
 export const DEFAULT_WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts');

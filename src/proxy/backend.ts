@@ -13,8 +13,7 @@ import { dirname, join } from 'node:path';
 import * as webgpu from './webgpu.ts';
 import { REFERENCE_DESCRIPTION } from './reference.ts';
 import type { BackendName } from '../vocabulary/index.ts';
-
-export type Tf = typeof import('@tensorflow/tfjs');
+import type { Tf } from './tf.ts';
 
 export interface BackendHandle {
   tf: Tf;

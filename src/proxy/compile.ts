@@ -15,7 +15,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs';
 import type { Program } from '../dsl/ast.ts';
 import { applyOp, prepare } from '../dsl/interpret.ts';
 import { EPS, makeLayout, type Layout, type OpName, type OpSpec } from '../dsl/ops.ts';
-import type { Tf } from './backend.ts';
+import type { Tf } from './tf.ts';
 
 export type TensorValue = { readonly kind: 'tensor'; readonly leaves: readonly Tensor[] };
 export type ScalarTensorValue = { readonly kind: 'scalar'; readonly t: Tensor };

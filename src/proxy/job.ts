@@ -3,7 +3,7 @@
  * Never throws: every problem becomes a 'failed' TrainResult with a one-line reason.
  */
 import { initBackend } from './backend.ts';
-import { atFidelity, loadTaskSpec } from './tasks/index.ts';
+import { atFidelity, loadTaskSpec } from '../tasks/spec.ts';
 import { trainReference } from './reference.ts';
 import { trainProgram } from './train.ts';
 import type { EvalJob, TaskSpec, TrainResult } from '../vocabulary/index.ts';

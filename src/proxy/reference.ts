@@ -9,16 +9,17 @@
  * float32 rounding (a test compares them). Teacher-student batches are kept per task and seed for
  * the next run in the same worker (TeacherStream below).
  */
+import type { Program } from '../dsl/ast.ts';
+import { errorLine } from '../dsl/errors.ts';
 import { applyUpdate, prepare, step } from '../dsl/interpret.ts';
 import { makeLayout, type Layout } from '../dsl/ops.ts';
 import { parseProgram } from '../dsl/parse.ts';
+import { gatherRows, loadDataset, splitIndices } from '../tasks/data.ts';
+import { RunMonitor, taskScheduleValue, type RunSettings } from '../tasks/monitor.ts';
+import { datasetParam, glorot, num, numList } from '../tasks/params.ts';
+import { noiseDraw, quadraticProblem } from '../tasks/quadratic.ts';
+import { drawTeacherBatch, teacherStudentProblem } from '../tasks/teacher-student.ts';
 import { Rng } from '../util/rng.ts';
-import { gatherRows, loadDataset, splitIndices } from './data.ts';
-import { datasetParam } from './tasks/classifier.ts';
-import { glorot, num, numList } from './tasks/common.ts';
-import { noiseDraw, quadraticProblem } from './tasks/quadratic.ts';
-import { drawTeacherBatch, teacherStudentProblem } from './tasks/teacher-student.ts';
-import { RunMonitor, taskScheduleValue, type TrainOptions } from './train.ts';
 import type { TaskKind, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 
 /** A task as the reference trainer sees it: flat Float64 weights and a hand-written gradient. */
@@ -360,8 +361,9 @@ export const REFERENCE_KINDS = Object.keys(REFERENCE_TASKS) as readonly TaskKind
 /** What `optsearch backends` says about the reference backend. */
 export const REFERENCE_DESCRIPTION = `Float64 reference interpreter with hand-written gradients, no tfjs (task kinds ${REFERENCE_KINDS.join(', ')})`;
 
-/** trainProgram's options without the tfjs handle: the task already resolved at its fidelity. */
-export type ReferenceTrainOptions = Omit<TrainOptions, 'tf' | 'backend'>;
+export interface ReferenceTrainOptions extends RunSettings {
+  readonly program: Program | string;
+}
 
 export function trainReference(opts: ReferenceTrainOptions): TrainResult {
   const { spec, seed } = opts;
@@ -391,7 +393,7 @@ export function trainReference(opts: ReferenceTrainOptions): TrainResult {
     }
     if (run.status === 'ok') run.finish(evaluate(w));
   } catch (e) {
-    run.fail(e);
+    run.fail(errorLine(e));
   }
   return run.result(opts.fidelity, seed, 'reference');
 }

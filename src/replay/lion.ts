@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
 import type { BackendName, Fidelity } from '../vocabulary/index.ts';
 import { BaselineCache } from '../proxy/fitness.ts';
-import { resolveTaskList } from '../proxy/tasks/index.ts';
+import { resolveTaskList } from '../tasks/spec.ts';
 import { evaluationSeeds, startSearch, type Progress, type SearchConfig, type SearchHooks, type SearchOutcome } from '../runner/search.ts';
 import { loadSearchSpace, SPACES_DIR, type SearchSpace } from '../search/space.ts';
 import type { Store } from '../store/db.ts';

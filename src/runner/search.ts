@@ -16,7 +16,7 @@ import { analyze } from '../analysis/simplify.ts';
 import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
 import { type BackendName, type EvalJob, type Fidelity, type TaskSpec, type TrainResult, CACHE_TIERS } from '../vocabulary/index.ts';
 import { BaselineCache, evaluateScored, FAILED_FITNESS, type ScoredResult } from '../proxy/fitness.ts';
-import { resolveTaskList } from '../proxy/tasks/index.ts';
+import { resolveTaskList } from '../tasks/spec.ts';
 import { EvaluationCache, type CachedScore } from '../search/cache.ts';
 import { evolve, initialState, type Child, type EvolutionOptions, type EvolutionState, type Member, type Scored } from '../search/evolution.ts';
 import { runFunnel } from '../search/funnel.ts';

@@ -9,6 +9,7 @@
  */
 
 export type TaskKind = 'quadratic' | 'classifier' | 'convnet' | 'charlm' | 'teacher-student';
+export const TASK_KINDS: readonly TaskKind[] = ['quadratic', 'classifier', 'convnet', 'charlm', 'teacher-student'];
 
 export type Fidelity = 1 | 10 | 100;
 export const FIDELITIES: readonly Fidelity[] = [1, 10, 100];

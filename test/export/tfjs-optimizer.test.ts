@@ -5,7 +5,7 @@ import type { LayersModel, Tensor, Variable } from '@tensorflow/tfjs';
 import { createOptimizer, ProgramOptimizer } from '../../src/export/tfjs.ts';
 import { initBackend } from '../../src/proxy/backend.ts';
 import { compileProgram } from '../../src/proxy/compile.ts';
-import { gatherRows, loadDataset, splitIndices } from '../../src/proxy/data.ts';
+import { gatherRows, loadDataset, splitIndices } from '../../src/tasks/data.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { exportProgram } from '../../src/export/index.ts';
 

@@ -14,7 +14,8 @@ import { prepare, step } from '../../src/dsl/interpret.ts';
 import { makeLayout, OPS, type OpName, type OpSpec, type Value } from '../../src/dsl/ops.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { initBackend, type Tf } from '../../src/proxy/backend.ts';
+import { initBackend } from '../../src/proxy/backend.ts';
+import type { Tf } from '../../src/proxy/tf.ts';
 import { compileProgram, lowerProgram, runLowered, type StepValue } from '../../src/proxy/compile.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
 

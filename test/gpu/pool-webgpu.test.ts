@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
-import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
+import { loadTaskSpec } from '../../src/tasks/spec.ts';
 import type { BackendName, EvalJob, TaskSpec } from '../../src/vocabulary/index.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
 

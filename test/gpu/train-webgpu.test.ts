@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/proxy/backend.ts';
 import type { BackendName, TaskSpec, TrainResult } from '../../src/vocabulary/index.ts';
-import { atFidelity, loadTaskSpec } from '../../src/proxy/tasks/index.ts';
+import { atFidelity, loadTaskSpec } from '../../src/tasks/spec.ts';
 import { trainProgram } from '../../src/proxy/train.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
 

@@ -8,10 +8,12 @@ import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { readLionK } from '../../src/lionk/analyze.ts';
-import { initBackend, type Tf } from '../../src/proxy/backend.ts';
+import { initBackend } from '../../src/proxy/backend.ts';
 import { compileProgram } from '../../src/proxy/compile.ts';
-import { getTaskBuilder, loadTaskSpec } from '../../src/proxy/tasks/index.ts';
-import { scheduleValue } from '../../src/proxy/train.ts';
+import { getTaskBuilder } from '../../src/proxy/builders/index.ts';
+import type { Tf } from '../../src/proxy/tf.ts';
+import { loadTaskSpec } from '../../src/tasks/spec.ts';
+import { scheduleValue } from '../../src/tasks/monitor.ts';
 
 const lionText = (wd: number, c: number): string => `def train(w, g, m, v, lr):
   update = interp(g, m, 0.9)

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
 import { runEvalJob } from '../../src/proxy/job.ts';
-import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
+import { loadTaskSpec } from '../../src/tasks/spec.ts';
 import type { EvalJob, TaskSpec } from '../../src/vocabulary/index.ts';
 
 const CRASH_WORKER = fileURLToPath(new URL('./crash-worker.ts', import.meta.url));

@@ -9,7 +9,8 @@ import { prepare, step } from '../../src/dsl/interpret.ts';
 import { makeLayout, OPS, type OpName, type Value } from '../../src/dsl/ops.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { initBackend, type Tf } from '../../src/proxy/backend.ts';
+import { initBackend } from '../../src/proxy/backend.ts';
+import type { Tf } from '../../src/proxy/tf.ts';
 import { compileProgram, LOWERING, lowerProgram, runLowered, type StepValue } from '../../src/proxy/compile.ts';
 import { readFileSync } from 'node:fs';
 

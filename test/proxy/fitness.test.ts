@@ -10,7 +10,7 @@ import {
   type BaselineStore,
 } from '../../src/proxy/fitness.ts';
 import { failedResult, runEvalJob } from '../../src/proxy/job.ts';
-import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
+import { loadTaskSpec } from '../../src/tasks/spec.ts';
 import type { EvalJob, TrainResult } from '../../src/vocabulary/index.ts';
 
 function result(initialLoss: number, finalLoss: number | null, floor = 0, status: TrainResult['status'] = 'ok'): TrainResult {

@@ -9,7 +9,8 @@ import { randomProgram } from '../../src/dsl/generate.ts';
 import { prepare, step } from '../../src/dsl/interpret.ts';
 import { makeLayout } from '../../src/dsl/ops.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { initBackend, type Tf } from '../../src/proxy/backend.ts';
+import { initBackend } from '../../src/proxy/backend.ts';
+import type { Tf } from '../../src/proxy/tf.ts';
 import { compileProgram } from '../../src/proxy/compile.ts';
 
 const SHAPES = [[3, 2], [4]];

@@ -4,10 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, type Tf } from '../../src/proxy/backend.ts';
+import { initBackend } from '../../src/proxy/backend.ts';
+import type { Tf } from '../../src/proxy/tf.ts';
 import { runEvalJob } from '../../src/proxy/job.ts';
 import { trainReference } from '../../src/proxy/reference.ts';
-import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
+import { loadTaskSpec } from '../../src/tasks/spec.ts';
 import { trainProgram } from '../../src/proxy/train.ts';
 import type { TaskSpec } from '../../src/vocabulary/index.ts';
 import { lionText } from '../../src/replay/methods.ts';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setTeacherStreamCache, trainReference } from '../../src/proxy/reference.ts';
-import { loadTaskSpec } from '../../src/proxy/tasks/index.ts';
+import { loadTaskSpec } from '../../src/tasks/spec.ts';
 import type { TaskSpec, TrainResult } from '../../src/vocabulary/index.ts';
 
 const prog = (name: string) => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');

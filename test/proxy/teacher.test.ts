@@ -1,6 +1,6 @@
 /** The teacher of the teacher-student task: probabilities by the textbook formula, bit for bit. */
 import { describe, expect, it } from 'vitest';
-import { drawTeacherBatch, makeTeacher, teacherProbs, type Teacher } from '../../src/proxy/tasks/teacher-student.ts';
+import { drawTeacherBatch, makeTeacher, teacherProbs, type Teacher } from '../../src/tasks/teacher-student.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 /** softmax(W2^T tanh(W1^T x + b1)), each dot product summed in index order, as written on paper. */

@@ -6,10 +6,13 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { parseProgram } from '../../src/dsl/parse.ts';
-import { initBackend, type Tf } from '../../src/proxy/backend.ts';
+import { initBackend } from '../../src/proxy/backend.ts';
 import { compileProgram } from '../../src/proxy/compile.ts';
-import { getTaskBuilder, loadTaskSpec, atFidelity, validateTaskSpec } from '../../src/proxy/tasks/index.ts';
-import { checkpointStepOf, scheduleValue, taskScheduleValue, trainProgram } from '../../src/proxy/train.ts';
+import { getTaskBuilder } from '../../src/proxy/builders/index.ts';
+import type { Tf } from '../../src/proxy/tf.ts';
+import { loadTaskSpec, atFidelity, validateTaskSpec } from '../../src/tasks/spec.ts';
+import { trainProgram } from '../../src/proxy/train.ts';
+import { checkpointStepOf, scheduleValue, taskScheduleValue } from '../../src/tasks/monitor.ts';
 import { trainReference } from '../../src/proxy/reference.ts';
 import type { TaskSpec } from '../../src/vocabulary/index.ts';
 

@@ -5,7 +5,7 @@ import { BackendUnavailableError, initBackend } from '../../proxy/backend.ts';
 import { BACKEND_CHOICES, isBackendName, type BackendName, type EvalJob, type Fidelity, type TaskSpec, type TrainResult } from '../../vocabulary/index.ts';
 import { BaselineCache, defaultBaselineProgram, evaluateScored, type ScoredResult } from '../../proxy/fitness.ts';
 import { runEvalJob } from '../../proxy/job.ts';
-import { isFidelity, resolveTaskList, TaskError } from '../../proxy/tasks/index.ts';
+import { isFidelity, resolveTaskList, TaskError } from '../../tasks/spec.ts';
 import { CliError } from '../errors.ts';
 import { loadProgramFile } from '../io.ts';
 

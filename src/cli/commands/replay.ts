@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runLionReplay, type ReplayReport } from '../../replay/lion.ts';
 import { loadSearchSpace, SpaceError } from '../../search/space.ts';
-import { TaskError } from '../../proxy/tasks/index.ts';
+import { TaskError } from '../../tasks/spec.ts';
 import { CliError } from '../errors.ts';
 import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../vocabulary/index.ts';
 import { openForWrite } from '../store-access.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, DEFAULT_DB_PATH, isBackendName, type BackendName, type Fidelity } from '../../vocabulary/index.ts';
 import { REFERENCE_KINDS } from '../../proxy/reference.ts';
-import { TaskError } from '../../proxy/tasks/index.ts';
+import { TaskError } from '../../tasks/spec.ts';
 import { resumeSearch, startSearch, type Progress, type SearchConfig, type SearchOutcome } from '../../runner/search.ts';
 import { SpaceError } from '../../search/space.ts';
 import { StoreError, type Store } from '../../store/db.ts';

@@ -6,7 +6,7 @@ import { printProgram } from '../../dsl/print.ts';
 import { loadProgramFile } from '../io.ts';
 import { createEvaluationPool } from '../../pool/pool.ts';
 import { BACKEND_CHOICES, isBackendName, type BackendName, type Fidelity, type TaskSpec } from '../../vocabulary/index.ts';
-import { isFidelity, resolveTaskList, TaskError } from '../../proxy/tasks/index.ts';
+import { isFidelity, resolveTaskList, TaskError } from '../../tasks/spec.ts';
 import { ablateOnSuite } from '../../replay/ablation.ts';
 import { REPLAY_SPACE } from '../../replay/lion.ts';
 import { evaluationSeeds } from '../../runner/search.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { atFidelity, loadSuites, loadTaskSpec, listTaskNames, TaskError } from '../../proxy/tasks/index.ts';
+import { atFidelity, loadSuites, loadTaskSpec, listTaskNames, TaskError } from '../../tasks/spec.ts';
 import { CliError } from '../errors.ts';
 
 export function register(program: Command): void {

@@ -4,16 +4,11 @@
  * evaluation seed; the held-out loss is the validation cross-entropy, the metric validation accuracy.
  */
 import { Rng } from '../../util/rng.ts';
-import type { Tf } from '../backend.ts';
-import { DATASET_NAMES, gatherRows, loadDataset, splitIndices, type DatasetName } from '../data.ts';
+import { gatherRows, loadDataset, splitIndices } from '../../tasks/data.ts';
+import { datasetParam, num, numList } from '../../tasks/params.ts';
 import type { TaskSpec } from '../../vocabulary/index.ts';
-import { accuracy, disposeAll, makeMlp, num, numList, readPair, softmaxCrossEntropy, str, type TaskInstance } from './common.ts';
-
-export function datasetParam(spec: TaskSpec): DatasetName {
-  const name = str(spec, 'dataset');
-  if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new Error(`task ${spec.name}: unknown dataset '${name}' (known: ${DATASET_NAMES.join(', ')})`);
-  return name as DatasetName;
-}
+import type { Tf } from '../tf.ts';
+import { accuracy, disposeAll, makeMlp, readPair, softmaxCrossEntropy, type TaskInstance } from './common.ts';
 
 export function buildClassifier(tf: Tf, spec: TaskSpec, seed: number): TaskInstance {
   const ds = loadDataset(datasetParam(spec));

@@ -1,25 +1,11 @@
 /**
- * Task registry: task kinds (builders) by name, task definitions from proxy-tasks/*.json, suites
- * (proxy-tasks/suites.json), and the fidelity variants.
+ * Task definitions from proxy-tasks/*.json (loaded and validated), suites (proxy-tasks/suites.json)
+ * and the fidelity variants. Plain data only: how a task is trained lives with each trainer.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROXY_TASKS_DIR } from '../data.ts';
-import { FIDELITIES, type Fidelity, type TaskKind, type TaskSpec } from '../../vocabulary/index.ts';
-import type { TaskBuilder } from './common.ts';
-import { buildCharLm } from './charlm.ts';
-import { buildClassifier } from './classifier.ts';
-import { buildConvnet } from './convnet.ts';
-import { buildQuadratic } from './quadratic.ts';
-import { buildTeacherStudent } from './teacher-student.ts';
-
-export const TASK_KINDS: Record<TaskKind, TaskBuilder> = {
-  quadratic: buildQuadratic,
-  classifier: buildClassifier,
-  convnet: buildConvnet,
-  charlm: buildCharLm,
-  'teacher-student': buildTeacherStudent,
-};
+import { PROXY_TASKS_DIR } from './data.ts';
+import { FIDELITIES, TASK_KINDS, type Fidelity, type TaskSpec } from '../vocabulary/index.ts';
 
 export class TaskError extends Error {
   constructor(message: string) {
@@ -44,7 +30,7 @@ export function validateTaskSpec(raw: unknown, where: string): TaskSpec {
   const posInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
   const isNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   need('name', (v) => typeof v === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(v), 'a lower-case name');
-  need('kind', (v) => typeof v === 'string' && v in TASK_KINDS, `one of ${Object.keys(TASK_KINDS).join(', ')}`);
+  need('kind', (v) => (TASK_KINDS as readonly unknown[]).includes(v), `one of ${TASK_KINDS.join(', ')}`);
   need('description', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
   need('purpose', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
   need('params', (v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'an object');
@@ -118,10 +104,4 @@ export function atFidelity(spec: TaskSpec, fidelity: Fidelity): TaskSpec {
   if (!over) return { ...spec, steps: spec.steps * fidelity, hurdles: scaledLimit };
   const params = { ...spec.params, ...((over.params as Record<string, unknown> | undefined) ?? {}) };
   return { ...spec, ...over, params, hurdles: { ...scaledLimit, ...((over.hurdles as object | undefined) ?? {}) } } as TaskSpec;
-}
-
-export function getTaskBuilder(kind: TaskKind): TaskBuilder {
-  const b = TASK_KINDS[kind];
-  if (!b) throw new TaskError(`unknown task kind '${kind}'`);
-  return b;
 }

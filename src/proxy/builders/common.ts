@@ -1,8 +1,9 @@
-/** What every task kind builds, and helpers they share. */
+/** What every tfjs task builder builds, and the tensor helpers they share. */
 import type { Tensor, Variable } from '@tensorflow/tfjs';
-import type { Tf } from '../backend.ts';
+import { glorot } from '../../tasks/params.ts';
 import type { TaskSpec } from '../../vocabulary/index.ts';
 import type { Rng } from '../../util/rng.ts';
+import type { Tf } from '../tf.ts';
 
 export interface TaskInstance {
   /** The model's weights, in a fixed order: the leaves of the program's Tensor. */
@@ -20,33 +21,6 @@ export interface TaskInstance {
 }
 
 export type TaskBuilder = (tf: Tf, spec: TaskSpec, seed: number) => TaskInstance;
-
-/** Reads a numeric parameter of a task, with a default; rejects anything else with a clear message. */
-export function num(spec: TaskSpec, key: string, fallback?: number): number {
-  const v = spec.params[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`task ${spec.name}: params.${key} must be a number`);
-  return v;
-}
-
-export function numList(spec: TaskSpec, key: string, fallback: number[]): number[] {
-  const v = spec.params[key] ?? fallback;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 1)) {
-    throw new Error(`task ${spec.name}: params.${key} must be a list of positive integers`);
-  }
-  return v as number[];
-}
-
-export function str(spec: TaskSpec, key: string, fallback?: string): string {
-  const v = spec.params[key] ?? fallback;
-  if (typeof v !== 'string') throw new Error(`task ${spec.name}: params.${key} must be a string`);
-  return v;
-}
-
-/** Glorot-uniform initial values. */
-export function glorot(rng: Rng, fanIn: number, fanOut: number, count = fanIn * fanOut): Float32Array {
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  return Float32Array.from({ length: count }, () => rng.uniform(-limit, limit));
-}
 
 /** A trainable variable from host values, created inside tidy so the initialiser does not leak. */
 export function makeVariable(tf: Tf, values: Float32Array, shape: number[]): Variable {

@@ -7,10 +7,11 @@
  */
 import type { Tensor } from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.ts';
-import type { Tf } from '../backend.ts';
-import { generateCorpus } from '../data.ts';
+import { generateCorpus } from '../../tasks/data.ts';
+import { glorot, num } from '../../tasks/params.ts';
 import type { TaskSpec } from '../../vocabulary/index.ts';
-import { disposeAll, glorot, makeVariable, num, type TaskInstance } from './common.ts';
+import type { Tf } from '../tf.ts';
+import { disposeAll, makeVariable, type TaskInstance } from './common.ts';
 
 export function buildCharLm(tf: Tf, spec: TaskSpec, seed: number): TaskInstance {
   const text = generateCorpus(num(spec, 'corpusChars', 40000), num(spec, 'corpusSeed', 1));

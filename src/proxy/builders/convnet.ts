@@ -5,10 +5,11 @@
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { Rng } from '../../util/rng.ts';
-import type { Tf } from '../backend.ts';
-import { loadDataset, splitIndices, type TabularDataset } from '../data.ts';
+import { loadDataset, splitIndices, type TabularDataset } from '../../tasks/data.ts';
+import { glorot, num } from '../../tasks/params.ts';
 import type { TaskSpec } from '../../vocabulary/index.ts';
-import { accuracy, disposeAll, glorot, makeVariable, num, readPair, softmaxCrossEntropy, type TaskInstance } from './common.ts';
+import type { Tf } from '../tf.ts';
+import { accuracy, disposeAll, makeVariable, readPair, softmaxCrossEntropy, type TaskInstance } from './common.ts';
 
 const SIDE = 8;
 const PATCH = 9;
