@@ -1,0 +1,183 @@
+/**
+ * The simd engine: one program trains a batch of runs (seeds x lr multipliers) of one task, four runs
+ * per f32x4 lane group, the whole training loop inside WebAssembly emitted at run time for that
+ * program and task shape. Same contract as the reference trainer (trainReference): the same draws,
+ * schedule, checkpoints and hurdles through RunMonitor, one TrainResult per run, never throws. A run
+ * that stops (diverged, hurdle, timeout) leaves its batch-mates going; its lane's later steps are
+ * computed but ignored, and lanes never mix, so a run's numbers do not depend on its batch-mates.
+ *
+ * Beyond the reference: a non-finite value in a run's scaled update stops it as diverged at that step.
+ */
+import type { Program } from '../dsl/ast.ts';
+import { errorLine } from '../dsl/errors.ts';
+import { parseProgram } from '../dsl/parse.ts';
+import { RunMonitor, taskScheduleValue } from '../tasks/monitor.ts';
+import type { BatchRun, Fidelity, TaskKind, TaskSpec, TrainResult } from '../vocabulary/index.ts';
+import { buildMlpModule } from './mlp.ts';
+import { classifierSource, teacherStudentSource, type MlpSource } from './sources.ts';
+import { PAGE_BYTES } from './wasm.ts';
+
+export { setStreamCache } from './sources.ts';
+
+export interface SimdJob {
+  /** The program as written (unscaled); each run scales its update by its lr multiplier. */
+  readonly programText: string;
+  /** The task already resolved at its fidelity (atFidelity). */
+  readonly spec: TaskSpec;
+  readonly fidelity: Fidelity;
+  readonly runs: readonly BatchRun[];
+  readonly timeLimitSeconds?: number;
+}
+
+export const BACKEND = 'simd';
+const LANES = 4;
+/** Steps per call into WebAssembly (also the granularity of the wall-clock check). */
+const CHUNK = 100;
+
+type Trainer = (program: Program, job: SimdJob, monitors: RunMonitor[]) => void;
+
+const TRAINERS: Partial<Record<TaskKind, Trainer>> = {
+  'teacher-student': (p, job, m) => trainMlpBatch(p, job, m, teacherStudentSource(job.spec)),
+  classifier: (p, job, m) => trainMlpBatch(p, job, m, classifierSource(job.spec)),
+};
+
+/** The task kinds the engine trains. */
+export const SIMD_KINDS = Object.keys(TRAINERS) as readonly TaskKind[];
+
+export function trainBatchSimd(job: SimdJob): TrainResult[] {
+  const monitors = job.runs.map((r) => new RunMonitor(job.spec, r.baseline, job.timeLimitSeconds));
+  try {
+    const trainer = TRAINERS[job.spec.kind];
+    if (!trainer) throw new Error(`the simd engine trains the task kinds ${SIMD_KINDS.join(', ')}; ${job.spec.name} is ${job.spec.kind}`);
+    for (const r of job.runs) if (!(Number.isFinite(r.lrMultiplier) && Number.isSafeInteger(r.seed))) throw new Error(`a run needs a safe integer seed and a finite lr multiplier, got ${r.seed} and ${r.lrMultiplier}`);
+    const program = parseProgram(job.programText);
+    trainer(program, job, monitors);
+  } catch (e) {
+    const reason = errorLine(e);
+    for (const m of monitors) if (m.status === 'ok') m.fail(reason);
+  }
+  return monitors.map((m, i) => m.result(job.fidelity, (job.runs[i] as BatchRun).seed, BACKEND));
+}
+
+/** Runs grouped by four; a short last group repeats its last run in the spare lanes. */
+export function laneGroups(count: number): number[][] {
+  const groups: number[][] = [];
+  for (let first = 0; first < count; first += LANES) {
+    const g = Array.from({ length: Math.min(LANES, count - first) }, (_, k) => first + k);
+    while (g.length < LANES) g.push(g[g.length - 1] as number);
+    groups.push(g);
+  }
+  return groups;
+}
+
+/** Each step's training loss and update check for the runs of a group still going. */
+export function replaySteps(monitors: readonly RunMonitor[], group: readonly number[], active: boolean[], t0: number, t1: number, loss: (s: number, lane: number) => number, finite: (s: number, lane: number) => boolean): void {
+  for (let lane = 0; lane < LANES; lane++) {
+    const run = group[lane] as number;
+    if (group.indexOf(run) !== lane || !active[run]) continue;
+    const m = monitors[run] as RunMonitor;
+    for (let t = t0; t < t1; t++) {
+      const steps = (m.steps = t + 1);
+      if (!m.trainLoss(steps, loss(t - t0, lane))) break;
+      if (!finite(t - t0, lane)) {
+        m.stop('diverged', `the update is not finite at step ${steps}`);
+        break;
+      }
+    }
+    if (m.status !== 'ok') active[run] = false;
+  }
+}
+
+function trainMlpBatch(program: Program, job: SimdJob, monitors: RunMonitor[], source: MlpSource): void {
+  const { spec } = job;
+  const chunk = Math.min(CHUNK, spec.steps);
+  const { bytes, layout } = buildMlpModule(program, { sizes: source.sizes, batch: source.batch, chunk, steps: spec.steps, heldOut: source.heldOut });
+  const groups = laneGroups(job.runs.length);
+  const regionStride = Math.ceil(layout.regionBytes / 64) * 64;
+  const sharedBytes = Math.ceil(layout.sharedBytes / 64) * 64;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((sharedBytes + groups.length * regionStride) / PAGE_BYTES) + 1 });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const train = instance.exports.train as (base: number, t0: number, count: number) => void;
+  const evaluate = instance.exports.evaluate as (base: number) => void;
+  const buf = memory.buffer;
+  const f32 = new Float32Array(buf);
+  const i32 = new Int32Array(buf);
+  const f64 = new Float64Array(buf);
+  const d0 = source.sizes[0] as number;
+  const classes = source.sizes[source.sizes.length - 1] as number;
+  for (let t = 0; t < spec.steps; t++) f32[layout.lrTable / 4 + t] = taskScheduleValue(spec, t);
+  // the held-out rows, the same in every lane
+  for (let n = 0; n < source.heldOut; n++)
+    for (let j = 0; j < d0; j++) {
+      const v = source.hx[n * d0 + j] as number;
+      const at = layout.heldX / 4 + (n * d0 + j) * 4;
+      f32.fill(v, at, at + 4);
+    }
+  f32.set(source.hp.subarray(0, source.heldOut * classes), layout.heldP / 4);
+  i32.set(source.hy.subarray(0, source.heldOut), layout.heldY / 4);
+  const baseOf = (g: number): number => sharedBytes + g * regionStride;
+  const total = layout.leaves.reduce((a, b) => a + b, 0);
+  groups.forEach((group, g) => {
+    const base = baseOf(g);
+    group.forEach((run, lane) => {
+      const r = job.runs[run] as BatchRun;
+      const w0 = source.initialWeights(r.seed);
+      for (let j = 0; j < total; j++) f32[(base + layout.w) / 4 + 4 * j + lane] = w0[j] as number;
+      f32[(base + layout.multiplier) / 4 + lane] = r.lrMultiplier;
+    });
+  });
+  for (const m of monitors) m.lossFloor = source.lossFloor ?? m.lossFloor;
+  const active = job.runs.map(() => true);
+  const groupActive = (group: readonly number[]): boolean => group.some((r) => active[r]);
+  /** Held-out loss and metric of every lane of a group. */
+  const evaluateGroup = (g: number): { loss: number; metric: number }[] => {
+    const base = baseOf(g);
+    evaluate(base);
+    return [0, 1, 2, 3].map((lane) => ({
+      loss: -(f64[(base + layout.evalLoss) / 8 + lane] as number) / source.heldOut,
+      metric: (f32[(base + layout.evalAgree) / 4 + lane] as number) / source.heldOut,
+    }));
+  };
+  const forEachRun = (g: number, f: (m: RunMonitor, lane: number) => void): void => {
+    const group = groups[g] as number[];
+    group.forEach((run, lane) => {
+      if (group.indexOf(run) === lane && active[run]) f(monitors[run] as RunMonitor, lane);
+    });
+  };
+  groups.forEach((_, g) => {
+    const ev = evaluateGroup(g);
+    forEachRun(g, (m, lane) => (m.initialLoss = ev[lane]!.loss));
+  });
+  const checkpoint = (monitors[0] as RunMonitor).checkpointStep;
+  for (let t0 = 0; t0 < spec.steps && active.some((a) => a); ) {
+    const t1 = Math.min(t0 + chunk, spec.steps, t0 < checkpoint ? checkpoint : spec.steps);
+    groups.forEach((group, g) => {
+      if (!groupActive(group)) return;
+      const base = baseOf(g);
+      group.forEach((run, lane) => {
+        const seed = (job.runs[run] as BatchRun).seed;
+        const x = new Float32Array(buf, base + layout.stagingX + lane * layout.laneX, (t1 - t0) * source.batch * d0);
+        const y = new Int32Array(buf, base + layout.stagingY + lane * layout.laneY, (t1 - t0) * source.batch);
+        source.fill(seed, t0, t1, x, y);
+      });
+      train(base, t0, t1 - t0);
+      const rec = (base + layout.record) / 4;
+      replaySteps(monitors, group, active, t0, t1, (s, lane) => f32[rec + 8 * s + lane] as number, (s, lane) => !Number.isNaN(f32[rec + 8 * s + 4 + lane] as number));
+      if ((monitors[group[0] as number] as RunMonitor).checkpointDue(t1) && groupActive(group)) {
+        const ev = evaluateGroup(g);
+        forEachRun(g, (m, lane) => {
+          if (!m.checkpoint(t1, ev[lane]!.loss)) active[group[lane] as number] = false;
+        });
+      }
+      forEachRun(g, (m, lane) => {
+        if (!m.inTime(t1)) active[group[lane] as number] = false;
+      });
+    });
+    t0 = t1;
+  }
+  groups.forEach((group, g) => {
+    if (!groupActive(group)) return;
+    const ev = evaluateGroup(g);
+    forEachRun(g, (m, lane) => m.finish(ev[lane]!));
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * What the MLP kernels train on, drawn exactly as the reference trainer draws it (src/proxy/reference.ts):
+ * Rng(seed) gives the initial weights (Glorot per layer, zero biases, in layer order), then each
+ * step's batch from the same Rng: teacher-student inputs and sampled labels, or the classifier's
+ * minibatch rows. Batches depend on the task and seed only, never on the program, so they are kept
+ * per process (least recently used first out beyond a byte budget) for the next candidate.
+ */
+import { gatherRows, loadDataset, splitIndices, type TabularDataset } from '../tasks/data.ts';
+import { datasetParam, glorot, num, numList } from '../tasks/params.ts';
+import { drawTeacherBatch, teacherStudentProblem, type Teacher } from '../tasks/teacher-student.ts';
+import { Rng } from '../util/rng.ts';
+import type { TaskSpec } from '../vocabulary/index.ts';
+
+export interface MlpSource {
+  /** Layer widths: inputs, hidden..., classes. */
+  readonly sizes: readonly number[];
+  readonly batch: number;
+  /** Held-out rows [heldOut, inputs], their target probabilities [heldOut, classes], labels for the metric. */
+  readonly heldOut: number;
+  readonly hx: Float32Array;
+  readonly hp: Float32Array;
+  readonly hy: Int32Array;
+  readonly lossFloor?: number;
+  /** The initial weights of a seed, flat [W1, b1, W2, b2, ...]. */
+  initialWeights(seed: number): Float32Array;
+  /** Steps [t0, t1) of a seed's batches: inputs into x (row-major), labels into y. */
+  fill(seed: number, t0: number, t1: number, x: Float32Array, y: Int32Array): void;
+}
+
+/** The initial weights as referenceMlp draws them, leaving rng at the first batch. */
+function initialWeights(rng: Rng, sizes: readonly number[]): Float32Array {
+  const parts: Float32Array[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    parts.push(glorot(rng, sizes[l] as number, sizes[l + 1] as number), new Float32Array(sizes[l + 1] as number));
+  }
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+interface Stream {
+  readonly rng: Rng;
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  filled: number;
+}
+
+let streamBudgetBytes = 512 * 2 ** 20;
+const streams = new Map<string, Stream>();
+
+/** Bytes of batches the engine keeps in this process (0: none; tests compare both). */
+export function setStreamCache(bytes: number): void {
+  streamBudgetBytes = bytes;
+  streams.clear();
+}
+
+function keptStream(key: string, make: () => Stream): Stream {
+  const hit = streams.get(key);
+  if (hit) {
+    streams.delete(key); // re-insert: Map order is the recency order
+    streams.set(key, hit);
+    return hit;
+  }
+  const fresh = make();
+  const bytes = fresh.x.byteLength + fresh.y.byteLength;
+  if (bytes > streamBudgetBytes) return fresh;
+  let total = bytes;
+  for (const s of streams.values()) total += s.x.byteLength + s.y.byteLength;
+  for (const [k, s] of streams) {
+    if (total <= streamBudgetBytes) break;
+    streams.delete(k);
+    total -= s.x.byteLength + s.y.byteLength;
+  }
+  streams.set(key, fresh);
+  return fresh;
+}
+
+export function teacherStudentSource(spec: TaskSpec): MlpSource {
+  const problem = teacherStudentProblem(spec);
+  const { inputs, classes, teacher, heldOut, hx, hp, hy } = problem;
+  const sizes = [inputs, num(spec, 'studentHidden', teacher.hidden), classes];
+  const batch = spec.batchSize;
+  const open = new Map<number, Stream>();
+  const streamOf = (seed: number): Stream => {
+    let s = open.get(seed);
+    if (!s) {
+      const key = JSON.stringify(['teacher-student', spec.params, sizes, batch, spec.steps, seed]);
+      s = keptStream(key, () => {
+        const rng = new Rng(seed);
+        initialWeights(rng, sizes);
+        return { rng, x: new Float32Array(spec.steps * batch * inputs), y: new Int32Array(spec.steps * batch), filled: 0 };
+      });
+      open.set(seed, s);
+    }
+    return s;
+  };
+  return {
+    sizes,
+    batch,
+    heldOut,
+    hx,
+    hp,
+    hy,
+    lossFloor: problem.entropy,
+    initialWeights: (seed) => initialWeights(new Rng(seed), sizes),
+    fill(seed, t0, t1, x, y) {
+      const s = streamOf(seed);
+      drawUpTo(s, t1, teacher, batch);
+      x.set(s.x.subarray(t0 * batch * inputs, t1 * batch * inputs));
+      y.set(s.y.subarray(t0 * batch, t1 * batch));
+    },
+  };
+}
+
+function drawUpTo(s: Stream, t1: number, teacher: Teacher, batch: number): void {
+  const p = new Float64Array(teacher.classes);
+  const inputs = teacher.inputs;
+  for (; s.filled < t1; s.filled++) {
+    const t = s.filled;
+    drawTeacherBatch(s.rng, teacher, s.x.subarray(t * batch * inputs, (t + 1) * batch * inputs), s.y.subarray(t * batch, (t + 1) * batch), p);
+  }
+}
+
+export function classifierSource(spec: TaskSpec): MlpSource {
+  const ds: TabularDataset = loadDataset(datasetParam(spec));
+  const split = splitIndices(ds.n, num(spec, 'validationFraction', 0.2), num(spec, 'splitSeed', 0));
+  const trainRows = spec.params.trainRows === undefined ? split.train : split.train.subarray(0, num(spec, 'trainRows'));
+  const val = gatherRows(ds, split.validation);
+  const hidden = spec.params.hidden === undefined || (spec.params.hidden as number[]).length === 0 ? [] : numList(spec, 'hidden', []);
+  const sizes = [ds.features, ...hidden, ds.classes];
+  const batch = spec.batchSize;
+  const heldOut = split.validation.length;
+  const hp = new Float32Array(heldOut * ds.classes);
+  for (let i = 0; i < heldOut; i++) hp[i * ds.classes + (val.y[i] as number)] = 1;
+  // row indices per seed: cheap to keep, so no budget
+  const rowStreams = new Map<number, { rng: Rng; rows: Int32Array; filled: number }>();
+  return {
+    sizes,
+    batch,
+    heldOut,
+    hx: val.x,
+    hp,
+    hy: val.y,
+    initialWeights: (seed) => initialWeights(new Rng(seed), sizes),
+    fill(seed, t0, t1, x, y) {
+      let s = rowStreams.get(seed);
+      if (!s) {
+        const rng = new Rng(seed);
+        initialWeights(rng, sizes);
+        rowStreams.set(seed, (s = { rng, rows: new Int32Array(spec.steps * batch), filled: 0 }));
+      }
+      for (; s.filled < t1 * batch; s.filled++) s.rows[s.filled] = trainRows[s.rng.int(trainRows.length)] as number;
+      const d = ds.features;
+      for (let i = 0; i < (t1 - t0) * batch; i++) {
+        const r = s.rows[t0 * batch + i] as number;
+        x.set(ds.x.subarray(r * d, (r + 1) * d), i * d);
+        y[i] = ds.y[r] as number;
+      }
+    },
+  };
+}
