@@ -373,9 +373,10 @@ const LN2_LO_F = -2.12194440e-4;
 /**
  * e^x in float32 for x <= 0 (softmax after subtracting the row maximum): n = round(x log2 e),
  * r = x - n ln2 in two parts, degree-7 Taylor polynomial, times 2^n built in the exponent bits.
- * Inline: leaves the result on the stack; `scratch` holds intermediate values.
+ * Inline: leaves the result on the stack; `scratch` holds intermediate values. keepNaN false gives
+ * 0 for a NaN argument (the softmax, whose loss is NaN then anyway through the row maximum).
  */
-export function kernelExp(x: Ex, scratch: { xc: Local; n: Local; r: Local }): Ex {
+export function kernelExp(x: Ex, scratch: { xc: Local; n: Local; r: Local }, keepNaN = true): Ex {
   const add32 = (a: Ex, b: Ex) => op('f32x4.add', a, b);
   const mul32 = (a: Ex, b: Ex) => op('f32x4.mul', a, b);
   const sub32 = (a: Ex, b: Ex) => op('f32x4.sub', a, b);
@@ -386,8 +387,10 @@ export function kernelExp(x: Ex, scratch: { xc: Local; n: Local; r: Local }): Ex
     let p: Ex = f32s(1 / factorial(7));
     for (let k = 6; k >= 0; k--) p = add32(f32s(1 / factorial(k)), mul32(get(scratch.r), p));
     const scale = op('i32x4.shl', op('i32x4.add', op('i32x4.trunc_sat_f32x4_s', get(scratch.n)), (cc) => void cc.i32x4(127)), (cc) => void cc.i32(23));
-    assign(c, scratch.r, and(mul32(p, scale), op('f32x4.ge', get(scratch.xc), f32s(KERNEL_EXP_MIN))));
+    const result = and(mul32(p, scale), op('f32x4.ge', get(scratch.xc), f32s(KERNEL_EXP_MIN)));
+    if (!keepNaN) return result(c);
     // a NaN argument fails the comparison above: put it back
+    assign(c, scratch.r, result);
     select(op('f32x4.ne', get(scratch.xc), get(scratch.xc)), get(scratch.xc), get(scratch.r))(c);
   };
 }

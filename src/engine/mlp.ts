@@ -118,7 +118,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   const logIdx = lib.unary('log');
 
   // --- forward: acts[l + 1] = relu(acts[l] W_l + b_l) (no relu on the logits) -------------------
-  const forward = mb.func('forward', ['i32', 'i32', 'i32'], []);
+  const forward = mb.func('forward', ['i32', 'i32', 'i32'], [], true);
   {
     const c = forward;
     const base = c.param(0);
@@ -180,7 +180,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   }
 
   // --- loss and output delta: d = (softmax - onehot) / B; records the mean cross-entropy --------
-  const softmax = mb.func('softmax', ['i32', 'i32'], []);
+  const softmax = mb.func('softmax', ['i32', 'i32'], [], true);
   {
     const c = softmax;
     const base = c.param(0);
@@ -190,6 +190,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
     const pd = c.local('i32');
     const py = c.local('i32');
     const z = Array.from({ length: C }, () => c.local('v128'));
+    const isLabel = Array.from({ length: C }, () => c.local('v128'));
     const m = c.local('v128');
     const s = c.local('v128');
     const y = c.local('v128');
@@ -210,10 +211,10 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
       for (let k = 1; k < C; k++) op('f32x4.max', get(m), get(z[k]!))(c), c.set(m);
       c.f32x4(0).set(s).f32x4(0).set(zy);
       for (let k = 0; k < C; k++) {
-        const isLabel = op('i32x4.eq', get(y), (cc) => void cc.i32x4(k));
-        add(get(zy), op('v128.and', get(z[k]!), isLabel))(c);
+        assign(c, isLabel[k]!, op('i32x4.eq', get(y), (cc) => void cc.i32x4(k)));
+        add(get(zy), op('v128.and', get(z[k]!), get(isLabel[k]!)))(c);
         c.set(zy);
-        kernelExp(sub(get(z[k]!), get(m)), scratch)(c);
+        kernelExp(sub(get(z[k]!), get(m)), scratch, false)(c);
         c.set(z[k]!);
         add(get(s), get(z[k]!))(c);
         c.set(s);
@@ -231,7 +232,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
       c.set(inv);
       for (let k = 0; k < C; k++) {
         c.get(pd);
-        const onehot = op('v128.and', op('i32x4.eq', get(y), (cc) => void cc.i32x4(k)), f32s(1 / B));
+        const onehot = op('v128.and', get(isLabel[k]!), f32s(1 / B));
         sub(mul(get(z[k]!), get(inv)), onehot)(c);
         c.vmem('v128.store', k * 16);
       }
@@ -246,7 +247,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   }
 
   // --- backward: weight and bias gradients, and the delta of each hidden layer ------------------
-  const backward = mb.func('backward', ['i32'], []);
+  const backward = mb.func('backward', ['i32'], [], true);
   {
     const c = backward;
     const base = c.param(0);
@@ -369,7 +370,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   }
 
   // --- the batch of step s of the chunk: four lanes' rows transposed into lane-interleaved form --
-  const stage = mb.func('stage', ['i32', 'i32'], []);
+  const stage = mb.func('stage', ['i32', 'i32'], [], true);
   {
     const c = stage;
     const base = c.param(0);

@@ -1,0 +1,109 @@
+/**
+ * The simd engine against the reference trainer (Float64, hand-written gradients): the same draws,
+ * so loss curves, held-out losses and metrics agree up to float32 rounding; the same hurdle and
+ * divergence decisions; and runs in one batch do not affect each other.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseProgram } from '../../src/dsl/parse.ts';
+import { printProgram } from '../../src/dsl/print.ts';
+import { SIMD_KINDS, trainBatchSimd } from '../../src/engine/index.ts';
+import { scaleUpdate } from '../../src/proxy/job.ts';
+import { trainReference } from '../../src/proxy/reference.ts';
+import { loadTaskSpec } from '../../src/tasks/spec.ts';
+import type { BatchRun, TaskSpec, TrainResult } from '../../src/vocabulary/index.ts';
+
+const METHODS = ['adamw', 'lion', 'signum', 'sgd', 'momentum'];
+const programText = (name: string): string => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');
+/** Relative tolerance of losses: float32 against Float64 over 150 steps (measured up to 4e-5). */
+const LOSS_TOLERANCE = 2e-4;
+
+function reference(text: string, spec: TaskSpec, run: BatchRun): TrainResult {
+  return trainReference({ program: printProgram(scaleUpdate(parseProgram(text), run.lrMultiplier)), spec, fidelity: 1, seed: run.seed, baseline: run.baseline });
+}
+
+function expectClose(simd: TrainResult, ref: TrainResult, what: string, heldOut: number): void {
+  expect(simd.status, `${what}: status (${simd.reason} / ${ref.reason})`).toBe(ref.status);
+  expect(simd.steps, `${what}: steps`).toBe(ref.steps);
+  expect(simd.backend).toBe('simd');
+  expect(simd.lossCurve.map(([s]) => s)).toEqual(ref.lossCurve.map(([s]) => s));
+  simd.lossCurve.forEach(([s, l], k) => {
+    const r = ref.lossCurve[k]![1];
+    expect(Math.abs(l - r), `${what}: training loss at step ${s}`).toBeLessThanOrEqual(LOSS_TOLERANCE * Math.abs(r));
+  });
+  for (const key of ['initialLoss', 'finalLoss', 'checkpointLoss'] as const) {
+    const a = simd[key];
+    const b = ref[key];
+    if (b === null) expect(a, `${what}: ${key}`).toBeNull();
+    else expect(Math.abs(a! - b), `${what}: ${key}`).toBeLessThanOrEqual(LOSS_TOLERANCE * Math.abs(b));
+  }
+  if (ref.metric !== null) expect(Math.abs(simd.metric! - ref.metric), `${what}: metric`).toBeLessThanOrEqual(2 / heldOut);
+  expect(simd.lossFloor).toBeCloseTo(ref.lossFloor, 6);
+}
+
+const TASKS: { name: string; heldOut: number }[] = [
+  { name: 'teacher-student-16', heldOut: 1000 },
+  { name: 'digits-mlp', heldOut: 359 },
+  { name: 'logreg-cancer', heldOut: 114 },
+];
+
+describe('simd engine vs the reference trainer', () => {
+  for (const task of TASKS) {
+    const spec: TaskSpec = { ...loadTaskSpec(task.name), steps: 150, curvePoints: 15 };
+    for (const method of METHODS) {
+      it(`${task.name}, ${method}: loss curves, held-out loss and metric`, () => {
+        const runs: BatchRun[] = [
+          { seed: 1, lrMultiplier: 10 },
+          { seed: 2, lrMultiplier: 1 },
+          { seed: 3, lrMultiplier: 3 },
+        ];
+        const text = programText(method);
+        const simd = trainBatchSimd({ programText: text, spec, fidelity: 1, runs });
+        expect(simd).toHaveLength(runs.length);
+        runs.forEach((r, i) => expectClose(simd[i]!, reference(text, spec, r), `${method} seed ${r.seed} x${r.lrMultiplier}`, task.heldOut));
+      });
+    }
+  }
+
+  it('hurdles and divergence: the same decisions at the same steps', () => {
+    const spec: TaskSpec = { ...loadTaskSpec('teacher-student-16'), steps: 200, curvePoints: 20 };
+    const text = programText('sgd');
+    const runs: BatchRun[] = [
+      // behind a baseline that reached a much lower held-out loss: stopped at the checkpoint
+      { seed: 1, lrMultiplier: 1, baseline: { checkpointStep: 50, checkpointLoss: spec.lossFloor ?? 0.5 } },
+      // far too large a step: the training loss runs away
+      { seed: 2, lrMultiplier: 3000 },
+      // within the hurdle
+      { seed: 3, lrMultiplier: 1, baseline: { checkpointStep: 50, checkpointLoss: 100 } },
+    ];
+    const simd = trainBatchSimd({ programText: text, spec, fidelity: 1, runs });
+    const statuses = simd.map((r) => r.status);
+    expect(statuses.slice().sort()).toEqual(['diverged', 'hurdle', 'ok']);
+    runs.forEach((r, i) => expectClose(simd[i]!, reference(text, spec, r), `run ${i}`, 1000));
+  });
+
+  it('runs do not affect each other: alone, or beside seven others including a diverging one', () => {
+    const spec: TaskSpec = { ...loadTaskSpec('teacher-student-16'), steps: 120, curvePoints: 12 };
+    const text = programText('lion');
+    const probe: BatchRun = { seed: 5, lrMultiplier: 3 };
+    const alone = trainBatchSimd({ programText: text, spec, fidelity: 1, runs: [probe] })[0]!;
+    const others: BatchRun[] = [1, 2, 3, 4, 6, 7].map((seed) => ({ seed, lrMultiplier: seed % 3 === 0 ? 1 : 10 }));
+    const diverging: BatchRun = { seed: 8, lrMultiplier: 1e6 };
+    const crowd = trainBatchSimd({ programText: text, spec, fidelity: 1, runs: [others[0]!, diverging, probe, ...others.slice(1)] });
+    expect(crowd[1]!.status).toBe('diverged');
+    expect(alone.status).toBe('ok');
+    const { seconds: _a, ...aloneRest } = alone;
+    const { seconds: _b, ...crowdRest } = crowd[2]!;
+    expect(crowdRest).toEqual(aloneRest);
+  });
+
+  it('a kind it does not cover, and a bad program, give failed results with one-line reasons', () => {
+    const conv = trainBatchSimd({ programText: programText('adamw'), spec: loadTaskSpec('digits-conv'), fidelity: 1, runs: [{ seed: 1, lrMultiplier: 1 }] });
+    expect(conv[0]!.status).toBe('failed');
+    for (const k of SIMD_KINDS) expect(conv[0]!.reason).toContain(k);
+    const bad = trainBatchSimd({ programText: 'def f(w, g, lr):\n  u = nosuch(g)\n  return u\n', spec: loadTaskSpec('digits-mlp'), fidelity: 1, runs: [{ seed: 1, lrMultiplier: 1 }, { seed: 2, lrMultiplier: 3 }] });
+    expect(bad.map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(bad[0]!.reason).toMatch(/nosuch/);
+    expect(bad[0]!.reason).not.toContain('\n');
+  });
+});
