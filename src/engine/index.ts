@@ -12,25 +12,18 @@ import type { Program } from '../dsl/ast.ts';
 import { errorLine } from '../dsl/errors.ts';
 import { parseProgram } from '../dsl/parse.ts';
 import { RunMonitor, taskScheduleValue } from '../tasks/monitor.ts';
-import type { BatchRun, Fidelity, TaskKind, TaskSpec, TrainResult } from '../vocabulary/index.ts';
+import type { BatchRun, TaskKind, TrainResult } from '../vocabulary/index.ts';
+import { laneGroups, replaySteps, type SimdJob } from './batch.ts';
 import { buildMlpModule } from './mlp.ts';
+import { trainQuadraticBatch } from './quadratic.ts';
 import { classifierSource, teacherStudentSource, type MlpSource } from './sources.ts';
 import { PAGE_BYTES } from './wasm.ts';
 
 export { setStreamCache } from './sources.ts';
+export type { SimdJob } from './batch.ts';
 
-export interface SimdJob {
-  /** The program as written (unscaled); each run scales its update by its lr multiplier. */
-  readonly programText: string;
-  /** The task already resolved at its fidelity (atFidelity). */
-  readonly spec: TaskSpec;
-  readonly fidelity: Fidelity;
-  readonly runs: readonly BatchRun[];
-  readonly timeLimitSeconds?: number;
-}
 
 export const BACKEND = 'simd';
-const LANES = 4;
 /** Steps per call into WebAssembly (also the granularity of the wall-clock check). */
 const CHUNK = 100;
 
@@ -39,6 +32,7 @@ type Trainer = (program: Program, job: SimdJob, monitors: RunMonitor[]) => void;
 const TRAINERS: Partial<Record<TaskKind, Trainer>> = {
   'teacher-student': (p, job, m) => trainMlpBatch(p, job, m, teacherStudentSource(job.spec)),
   classifier: (p, job, m) => trainMlpBatch(p, job, m, classifierSource(job.spec)),
+  quadratic: (p, job, m) => trainQuadraticBatch(p, job, m),
 };
 
 /** The task kinds the engine trains. */
@@ -57,35 +51,6 @@ export function trainBatchSimd(job: SimdJob): TrainResult[] {
     for (const m of monitors) if (m.status === 'ok') m.fail(reason);
   }
   return monitors.map((m, i) => m.result(job.fidelity, (job.runs[i] as BatchRun).seed, BACKEND));
-}
-
-/** Runs grouped by four; a short last group repeats its last run in the spare lanes. */
-export function laneGroups(count: number): number[][] {
-  const groups: number[][] = [];
-  for (let first = 0; first < count; first += LANES) {
-    const g = Array.from({ length: Math.min(LANES, count - first) }, (_, k) => first + k);
-    while (g.length < LANES) g.push(g[g.length - 1] as number);
-    groups.push(g);
-  }
-  return groups;
-}
-
-/** Each step's training loss and update check for the runs of a group still going. */
-export function replaySteps(monitors: readonly RunMonitor[], group: readonly number[], active: boolean[], t0: number, t1: number, loss: (s: number, lane: number) => number, finite: (s: number, lane: number) => boolean): void {
-  for (let lane = 0; lane < LANES; lane++) {
-    const run = group[lane] as number;
-    if (group.indexOf(run) !== lane || !active[run]) continue;
-    const m = monitors[run] as RunMonitor;
-    for (let t = t0; t < t1; t++) {
-      const steps = (m.steps = t + 1);
-      if (!m.trainLoss(steps, loss(t - t0, lane))) break;
-      if (!finite(t - t0, lane)) {
-        m.stop('diverged', `the update is not finite at step ${steps}`);
-        break;
-      }
-    }
-    if (m.status !== 'ok') active[run] = false;
-  }
 }
 
 function trainMlpBatch(program: Program, job: SimdJob, monitors: RunMonitor[], source: MlpSource): void {

@@ -12,18 +12,7 @@
 import { kernelExp, MathLib, op, f32s, get, assign, select, type Ex } from './math.ts';
 import { emitUpdate, type UpdateRegion } from './program.ts';
 import type { Program } from '../dsl/ast.ts';
-import type { Code, Local } from './wasm.ts';
-import { ModuleBuilder } from './wasm.ts';
-
-/** Byte offsets handed out in order, 64-aligned (a cache line). */
-export class Arena {
-  size = 0;
-  take(bytes: number): number {
-    const at = this.size;
-    this.size += Math.ceil(bytes / 64) * 64;
-    return at;
-  }
-}
+import { Arena, ModuleBuilder, type Local } from './wasm.ts';
 
 export interface MlpShape {
   /** Layer widths: inputs, hidden..., classes. */
@@ -540,5 +529,3 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   };
   return { bytes: mb.bytes(), layout };
 }
-
-export type { Code };

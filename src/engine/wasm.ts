@@ -424,3 +424,14 @@ export class ModuleBuilder {
 }
 
 export const PAGE_BYTES = 65536;
+
+/** Byte offsets handed out in order, 64-aligned (a cache line). */
+export class Arena {
+  size = 0;
+  take(bytes: number): number {
+    const at = this.size;
+    this.size += Math.ceil(bytes / 64) * 64;
+    return at;
+  }
+}
+

@@ -22,14 +22,20 @@ function reference(text: string, spec: TaskSpec, run: BatchRun): TrainResult {
   return trainReference({ program: printProgram(scaleUpdate(parseProgram(text), run.lrMultiplier)), spec, fidelity: 1, seed: run.seed, baseline: run.baseline });
 }
 
-function expectClose(simd: TrainResult, ref: TrainResult, what: string, heldOut: number): void {
+/**
+ * metricTolerance: absolute (accuracy-like metrics: two held-out rows). Training losses are compared
+ * relative to themselves, floored at a hundredth of the curve's largest: the quadratic's loss (f + xi . w)
+ * may cross zero, where a relative difference means nothing.
+ */
+function expectClose(simd: TrainResult, ref: TrainResult, what: string, metricTolerance: number): void {
   expect(simd.status, `${what}: status (${simd.reason} / ${ref.reason})`).toBe(ref.status);
   expect(simd.steps, `${what}: steps`).toBe(ref.steps);
   expect(simd.backend).toBe('simd');
   expect(simd.lossCurve.map(([s]) => s)).toEqual(ref.lossCurve.map(([s]) => s));
+  const floor = 0.01 * Math.max(0, ...ref.lossCurve.map(([, l]) => (Number.isFinite(l) ? Math.abs(l) : 0)));
   simd.lossCurve.forEach(([s, l], k) => {
     const r = ref.lossCurve[k]![1];
-    expect(Math.abs(l - r), `${what}: training loss at step ${s}`).toBeLessThanOrEqual(LOSS_TOLERANCE * Math.abs(r));
+    expect(Math.abs(l - r), `${what}: training loss at step ${s}`).toBeLessThanOrEqual(LOSS_TOLERANCE * Math.max(Math.abs(r), floor));
   });
   for (const key of ['initialLoss', 'finalLoss', 'checkpointLoss'] as const) {
     const a = simd[key];
@@ -37,14 +43,18 @@ function expectClose(simd: TrainResult, ref: TrainResult, what: string, heldOut:
     if (b === null) expect(a, `${what}: ${key}`).toBeNull();
     else expect(Math.abs(a! - b), `${what}: ${key}`).toBeLessThanOrEqual(LOSS_TOLERANCE * Math.abs(b));
   }
-  if (ref.metric !== null) expect(Math.abs(simd.metric! - ref.metric), `${what}: metric`).toBeLessThanOrEqual(2 / heldOut);
+  if (ref.metric !== null) expect(Math.abs(simd.metric! - ref.metric), `${what}: metric`).toBeLessThanOrEqual(metricTolerance);
   expect(simd.lossFloor).toBeCloseTo(ref.lossFloor, 6);
 }
 
-const TASKS: { name: string; heldOut: number }[] = [
-  { name: 'teacher-student-16', heldOut: 1000 },
-  { name: 'digits-mlp', heldOut: 359 },
-  { name: 'logreg-cancer', heldOut: 114 },
+/** metric: agreement or accuracy on the held-out rows (two rows may flip), or the quadratic's max |w - w*|. */
+const TASKS: { name: string; metricTolerance: number }[] = [
+  { name: 'teacher-student-16', metricTolerance: 2 / 1000 },
+  { name: 'digits-mlp', metricTolerance: 2 / 359 },
+  { name: 'logreg-cancer', metricTolerance: 2 / 114 },
+  { name: 'quadratic', metricTolerance: 1e-5 },
+  { name: 'box-quadratic', metricTolerance: 1e-4 },
+  { name: 'very-noisy-quadratic-16', metricTolerance: 1e-5 },
 ];
 
 describe('simd engine vs the reference trainer', () => {
@@ -60,7 +70,7 @@ describe('simd engine vs the reference trainer', () => {
         const text = programText(method);
         const simd = trainBatchSimd({ programText: text, spec, fidelity: 1, runs });
         expect(simd).toHaveLength(runs.length);
-        runs.forEach((r, i) => expectClose(simd[i]!, reference(text, spec, r), `${method} seed ${r.seed} x${r.lrMultiplier}`, task.heldOut));
+        runs.forEach((r, i) => expectClose(simd[i]!, reference(text, spec, r), `${method} seed ${r.seed} x${r.lrMultiplier}`, task.metricTolerance));
       });
     }
   }
@@ -79,7 +89,7 @@ describe('simd engine vs the reference trainer', () => {
     const simd = trainBatchSimd({ programText: text, spec, fidelity: 1, runs });
     const statuses = simd.map((r) => r.status);
     expect(statuses.slice().sort()).toEqual(['diverged', 'hurdle', 'ok']);
-    runs.forEach((r, i) => expectClose(simd[i]!, reference(text, spec, r), `run ${i}`, 1000));
+    runs.forEach((r, i) => expectClose(simd[i]!, reference(text, spec, r), `run ${i}`, 2 / 1000));
   });
 
   it('runs do not affect each other: alone, or beside seven others including a diverging one', () => {
