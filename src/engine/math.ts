@@ -69,6 +69,8 @@ const PIO2_1 = 1.57079632673412561417e0;
 const PIO2_2 = 6.07710050630396597660e-11;
 const PIO2_3 = 2.02226624871116645580e-21;
 const PIO2_3T = 8.47842766036889956997e-32;
+/** Just above pi/4: no reduced argument of |x| <= 2^20 reaches it. */
+const R_MAX = 0.7854;
 
 /** Largest |argument| the f64 exp core takes; beyond it every float32 result has over- or underflowed. */
 const EXP_CLAMP = 200;
@@ -228,6 +230,9 @@ export class MathLib {
         assign(c, k, op('f64x2.nearest', mul(X, f64s(2 / Math.PI))));
         const K = get(k);
         assign(c, r, sub(sub(sub(sub(X, mul(K, f64s(PIO2_1))), mul(K, f64s(PIO2_2))), mul(K, f64s(PIO2_3))), mul(K, f64s(PIO2_3T))));
+        // beyond |x| = 2^20 k * pi/2 is no longer exact and r is not reduced: clamp it, so that the
+        // result stays bounded (accurate only up to 2^20, see docs/proxy.md)
+        assign(c, r, op('f64x2.min', op('f64x2.max', get(r), f64s(-R_MAX)), f64s(R_MAX)));
         assign(c, z, mul(get(r), get(r)));
         // sin r = r (1 - z/3! + z^2/5! ...), cos r = 1 - z/2! + z^2/4! ... (|r| <= pi/4)
         assign(c, sr, mul(get(r), horner(get(z), Array.from({ length: 9 }, (_, i) => (i % 2 ? -1 : 1) / factorial(2 * i + 1)))));
