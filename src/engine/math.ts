@@ -374,6 +374,8 @@ function splitCall(c: Code, args: readonly Local[], fn: number): void {
 export const KERNEL_EXP_MIN = -87.33;
 const LN2_HI_F = 0.693359375; // 9 significant bits: n * LN2_HI_F is exact in float32 for |n| <= 2^15
 const LN2_LO_F = -2.12194440e-4;
+/** 1.5 2^23: adding it rounds a float32 of magnitude below 2^22 to an integer. */
+const ROUNDING_SHIFT = 12582912;
 
 /**
  * e^x in float32 for x <= 0 (softmax after subtracting the row maximum): n = round(x log2 e),
@@ -382,17 +384,22 @@ const LN2_LO_F = -2.12194440e-4;
  * 0 for a NaN argument (the softmax, whose loss is NaN then anyway through the row maximum).
  */
 export function kernelExp(x: Ex, scratch: { xc: Local; n: Local; r: Local }, keepNaN = true): Ex {
+  const k = f32s;
   const add32 = (a: Ex, b: Ex) => op('f32x4.add', a, b);
   const mul32 = (a: Ex, b: Ex) => op('f32x4.mul', a, b);
   const sub32 = (a: Ex, b: Ex) => op('f32x4.sub', a, b);
   return (c) => {
     assign(c, scratch.xc, x);
-    assign(c, scratch.n, op('f32x4.nearest', mul32(op('f32x4.max', get(scratch.xc), f32s(KERNEL_EXP_MIN)), f32s(Math.LOG2E))));
-    assign(c, scratch.r, sub32(sub32(op('f32x4.max', get(scratch.xc), f32s(KERNEL_EXP_MIN)), mul32(get(scratch.n), f32s(LN2_HI_F))), mul32(get(scratch.n), f32s(LN2_LO_F))));
-    let p: Ex = f32s(1 / factorial(7));
-    for (let k = 6; k >= 0; k--) p = add32(f32s(1 / factorial(k)), mul32(get(scratch.r), p));
-    const scale = op('i32x4.shl', op('i32x4.add', op('i32x4.trunc_sat_f32x4_s', get(scratch.n)), (cc) => void cc.i32x4(127)), (cc) => void cc.i32(23));
-    const result = and(mul32(p, scale), op('f32x4.ge', get(scratch.xc), f32s(KERNEL_EXP_MIN)));
+    // t = x log2 e + 1.5 2^23 rounds to an integer n in t's low mantissa bits (ties to even, as
+    // nearest): n = t - 1.5 2^23 exactly, and 2^n = (bits(t) + 127) << 23 (the shift drops the rest)
+    assign(c, scratch.r, op('f32x4.max', get(scratch.xc), k(KERNEL_EXP_MIN)));
+    assign(c, scratch.n, add32(mul32(get(scratch.r), k(Math.LOG2E)), k(ROUNDING_SHIFT)));
+    const n = sub32(get(scratch.n), k(ROUNDING_SHIFT));
+    const scale = op('i32x4.shl', op('i32x4.add', get(scratch.n), (cc) => void cc.i32x4(127)), (cc) => void cc.i32(23));
+    assign(c, scratch.r, sub32(sub32(get(scratch.r), mul32(n, k(LN2_HI_F))), mul32(n, k(LN2_LO_F))));
+    let p: Ex = k(1 / factorial(7));
+    for (let d = 6; d >= 0; d--) p = add32(k(1 / factorial(d)), mul32(get(scratch.r), p));
+    const result = and(mul32(p, scale), op('f32x4.ge', get(scratch.xc), k(KERNEL_EXP_MIN)));
     if (!keepNaN) return result(c);
     // a NaN argument fails the comparison above: put it back
     assign(c, scratch.r, result);

@@ -12,7 +12,7 @@
 import { kernelExp, MathLib, op, f32s, get, assign, select, type Ex } from './math.ts';
 import { emitUpdate, type UpdateRegion } from './program.ts';
 import type { Program } from '../dsl/ast.ts';
-import { Arena, ModuleBuilder, type Local } from './wasm.ts';
+import { Arena, ModuleBuilder, type Code, type Local } from './wasm.ts';
 
 export interface MlpShape {
   /** Layer widths: inputs, hidden..., classes. */
@@ -97,6 +97,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   const labels = region.take(B * 16);
   const deltas = sizes.map((n, l) => (l === 0 ? -1 : region.take(B * n * 16)));
   const record = region.take(chunk * 32);
+  const rowSums = region.take(B * 16);
   const evalLoss = region.take(32);
   const evalAgree = region.take(16);
 
@@ -189,6 +190,8 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
     const logSum = c.local('v128');
     const inv = c.local('v128');
     const scratch = { xc: c.local('v128'), n: c.local('v128'), r: c.local('v128') };
+    const ps = c.local('i32');
+    c.get(base).i32(rowSums).op('i32.add').set(ps);
     c.f32x4(0).set(marginSum).f32x4(0).set(logSum).f32x4(1).set(product);
     c.get(base).i32(acts[L] as number).op('i32.add').set(pz);
     c.get(base).i32(deltas[L] as number).op('i32.add').set(pd);
@@ -210,13 +213,9 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
       }
       add(get(marginSum), sub(get(m), get(zy)))(c);
       c.set(marginSum);
-      // the logs of the row sums, one log per eight rows (each sum is at most C)
-      mul(get(product), get(s))(c);
-      c.set(product);
-      c.get(n).i32(7).op('i32.and').i32(7).op('i32.eq').if(() => {
-        c.get(logSum).get(product).call(logIdx).simd('f32x4.add').set(logSum);
-        c.f32x4(1).set(product);
-      });
+      // the row sums, for their logs after the loop (a call in this loop would spill every register)
+      c.get(ps).get(s).vmem('v128.store');
+      c.get(ps).i32(16).op('i32.add').set(ps);
       op('f32x4.div', f32s(1 / B), get(s))(c);
       c.set(inv);
       for (let k = 0; k < C; k++) {
@@ -229,26 +228,48 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
       c.get(pd).i32(C * 16).op('i32.add').set(pd);
       c.get(py).i32(16).op('i32.add').set(py);
     });
-    c.get(logSum).get(product).call(logIdx).simd('f32x4.add').set(logSum);
+    // sum of the logs: one log per product of eight sums (each at most C, so no overflow)
+    c.get(base).i32(rowSums).op('i32.add').set(ps);
+    for (let r0 = 0; r0 < B; r0 += 8) {
+      c.f32x4(1).set(product);
+      for (let r = r0; r < Math.min(B, r0 + 8); r++) mul(get(product), (cc) => void cc.get(ps).vmem('v128.load', (r - r0) * 16))(c), c.set(product);
+      c.get(logSum).get(product).call(logIdx).simd('f32x4.add').set(logSum);
+      c.get(ps).i32(128).op('i32.add').set(ps);
+    }
     c.get(recordAt);
     mul(add(get(marginSum), get(logSum)), f32s(1 / B))(c);
     c.vmem('v128.store');
   }
 
   // --- backward: weight and bias gradients, and the delta of each hidden layer ------------------
-  const backward = mb.func('backward', ['i32'], [], true);
+  // each part its own function: small bodies keep TurboFan's register allocation simple
+  const parts: string[] = [];
   {
-    const c = backward;
-    const base = c.param(0);
-    const j = c.local('i32');
-    const n = c.local('i32');
-    const pa = c.local('i32');
-    const pd = c.local('i32');
-    const pw = c.local('i32');
-    const end = c.local('i32');
-    const accs = Array.from({ length: 8 }, () => c.local('v128'));
-    const xs = [c.local('v128'), c.local('v128')];
-    const ds = Array.from({ length: 4 }, () => c.local('v128'));
+    let c!: Code;
+    let base!: Local;
+    let j!: Local;
+    let n!: Local;
+    let pa!: Local;
+    let pd!: Local;
+    let pw!: Local;
+    let end!: Local;
+    let accs!: Local[];
+    let xs!: Local[];
+    let ds!: Local[];
+    const begin = (name: string): void => {
+      parts.push(name);
+      c = mb.func(name, ['i32'], [], true);
+      base = c.param(0);
+      j = c.local('i32');
+      n = c.local('i32');
+      pa = c.local('i32');
+      pd = c.local('i32');
+      pw = c.local('i32');
+      end = c.local('i32');
+      accs = Array.from({ length: 8 }, () => c.local('v128'));
+      xs = [c.local('v128'), c.local('v128')];
+      ds = Array.from({ length: 4 }, () => c.local('v128'));
+    };
     const acc = (i: number, k: number) => accs[i * 4 + k] as Local;
     const loop = (body: () => void, pointer: Local, endLocal: Local): void => {
       c.bytes.push(0x03, 0x40);
@@ -288,6 +309,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
             }
         }
       };
+      begin(`grad_w${l}`);
       c.for(j, 0, a, 2, () => {
         c.block(() => {
           c.get(j).i32(1).op('i32.add').i32(a).op('i32.ge_s').brIf(0);
@@ -299,6 +321,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
         gradTiles(1);
       }
       // db[k] = sum_n d[n][k]
+      begin(`grad_b${l}`);
       for (let k0 = 0; k0 < b; k0 += 4) {
         const q = Math.min(4, b - k0);
         for (let k = 0; k < q; k++) c.f32x4(0).set(acc(0, k));
@@ -318,33 +341,39 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
       // d_prev[n][j] = (acts[n][j] > 0) sum_k d[n][k] W[j][k]: tiles of 2 n x 4 j over k
       const dPrev = deltas[l] as number;
       const backTiles = (rowsInTile: 1 | 2): void => {
+        // row pointers once per row pair (unrolling the short k loop was slower: TurboFan hoists and spills)
+        c.get(base).get(n).i32(b * 16).op('i32.mul').op('i32.add').set(pd);
+        c.get(base).get(n).i32(a * 16).op('i32.mul').op('i32.add').set(pa);
         for (let j0 = 0; j0 < a; j0 += 4) {
           const q = Math.min(4, a - j0);
           for (let i = 0; i < rowsInTile; i++) for (let k = 0; k < q; k++) c.f32x4(0).set(acc(i, k));
-          c.get(base).i32(dOut).op('i32.add').get(n).i32(b * 16).op('i32.mul').op('i32.add').set(pd);
-          c.get(base).i32(w + wOff(l) + j0 * b * 16).op('i32.add').set(pw);
+          const step = (dAt: Local, dOff: number, wAt: Local, wOffset: number): void => {
+            for (let i = 0; i < rowsInTile; i++) c.get(dAt).vmem('v128.load', dOff + i * b * 16).set(xs[i]!);
+            for (let k = 0; k < q; k++) c.get(wAt).vmem('v128.load', wOffset + k * b * 16).set(ds[k]!);
+            for (let i = 0; i < rowsInTile; i++) for (let k = 0; k < q; k++) add(get(acc(i, k)), mul(get(xs[i]!), get(ds[k]!)))(c), c.set(acc(i, k));
+          };
+          c.get(pd).set(j);
           c.get(pd).i32(b * 16).op('i32.add').set(end);
+          c.get(base).i32(w + wOff(l) + j0 * b * 16).op('i32.add').set(pw);
           loop(
             () => {
-              for (let i = 0; i < rowsInTile; i++) c.get(pd).vmem('v128.load', i * b * 16).set(xs[i]!);
-              for (let k = 0; k < q; k++) c.get(pw).vmem('v128.load', k * b * 16).set(ds[k]!);
-              for (let i = 0; i < rowsInTile; i++) for (let k = 0; k < q; k++) add(get(acc(i, k)), mul(get(xs[i]!), get(ds[k]!)))(c), c.set(acc(i, k));
-              c.get(pd).i32(16).op('i32.add').set(pd);
+              step(j, dOut, pw, 0);
+              c.get(j).i32(16).op('i32.add').set(j);
               c.get(pw).i32(16).op('i32.add').set(pw);
             },
-            pd,
+            j,
             end,
           );
           for (let i = 0; i < rowsInTile; i++)
             for (let k = 0; k < q; k++) {
               const at = (i * a + j0 + k) * 16;
-              c.get(base).get(n).i32(a * 16).op('i32.mul').op('i32.add').set(pa);
               c.get(pa);
               op('v128.and', get(acc(i, k)), op('f32x4.gt', (cc) => void cc.get(pa).vmem('v128.load', aIn + at), f32s(0)))(c);
               c.vmem('v128.store', dPrev + at);
             }
         }
       };
+      begin(`delta${l}`);
       c.for(n, 0, B, 2, () => {
         c.block(() => {
           c.get(n).i32(1).op('i32.add').i32(B).op('i32.ge_s').brIf(0);
@@ -357,6 +386,9 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
       }
     }
   }
+
+  const backward = mb.func('backward', ['i32'], [], true);
+  for (const name of parts) backward.get(backward.param(0)).call(mb.index(name));
 
   // --- the batch of step s of the chunk: four lanes' rows transposed into lane-interleaved form --
   const stage = mb.func('stage', ['i32', 'i32'], [], true);
