@@ -19,7 +19,7 @@ import { trainQuadraticBatch } from './quadratic.ts';
 import { classifierSource, teacherStudentSource, type MlpSource } from './sources.ts';
 import { PAGE_BYTES } from './wasm.ts';
 
-export { setStreamCache } from './sources.ts';
+export { DEFAULT_STREAM_CACHE_BYTES, setStreamCache } from './sources.ts';
 export type { SimdJob } from './batch.ts';
 
 

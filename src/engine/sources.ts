@@ -49,10 +49,12 @@ interface Stream {
   filled: number;
 }
 
-let streamBudgetBytes = 512 * 2 ** 20;
+/** Bytes of batches kept per process unless setStreamCache says otherwise. */
+export const DEFAULT_STREAM_CACHE_BYTES = 512 * 2 ** 20;
+let streamBudgetBytes = DEFAULT_STREAM_CACHE_BYTES;
 const streams = new Map<string, Stream>();
 
-/** Bytes of batches the engine keeps in this process (0: none; tests compare both). */
+/** Bytes of batches the engine keeps in this process (0: none, every stream drawn a chunk at a time; tests compare both). */
 export function setStreamCache(bytes: number): void {
   streamBudgetBytes = bytes;
   streams.clear();
@@ -79,24 +81,68 @@ function keptStream(key: string, make: () => Stream): Stream {
   return fresh;
 }
 
+/** Streams larger than this are not kept whole: drawn a chunk at a time (as the reference trainer caps its cache). */
+const STREAM_BYTES_MAX = 64 * 2 ** 20;
+
+/** A seed's batches drawn chunk by chunk, the current chunk kept for the other lanes that read it. */
+interface ChunkedStream {
+  rng: Rng;
+  /** Steps drawn so far, and the steps held: [from, to). */
+  drawn: number;
+  from: number;
+  to: number;
+  x: Float32Array;
+  y: Int32Array;
+}
+
 export function teacherStudentSource(spec: TaskSpec): MlpSource {
   const problem = teacherStudentProblem(spec);
   const { inputs, classes, teacher, heldOut, hx, hp, hy } = problem;
   const sizes = [inputs, num(spec, 'studentHidden', teacher.hidden), classes];
   const batch = spec.batchSize;
+  const whole = spec.steps * batch * (inputs + 1) * 4 <= Math.min(STREAM_BYTES_MAX, streamBudgetBytes);
+  const freshRng = (seed: number): Rng => {
+    const rng = new Rng(seed);
+    initialWeights(rng, sizes);
+    return rng;
+  };
   const open = new Map<number, Stream>();
   const streamOf = (seed: number): Stream => {
     let s = open.get(seed);
     if (!s) {
       const key = JSON.stringify(['teacher-student', spec.params, sizes, batch, spec.steps, seed]);
-      s = keptStream(key, () => {
-        const rng = new Rng(seed);
-        initialWeights(rng, sizes);
-        return { rng, x: new Float32Array(spec.steps * batch * inputs), y: new Int32Array(spec.steps * batch), filled: 0 };
-      });
+      s = keptStream(key, () => ({ rng: freshRng(seed), x: new Float32Array(spec.steps * batch * inputs), y: new Int32Array(spec.steps * batch), filled: 0 }));
       open.set(seed, s);
     }
     return s;
+  };
+  const chunked = new Map<number, ChunkedStream>();
+  const fillChunked = (seed: number, t0: number, t1: number, x: Float32Array, y: Int32Array): void => {
+    let s = chunked.get(seed);
+    if (!(s && s.from <= t0 && t1 <= s.to)) {
+      if (!s || t0 < s.drawn) {
+        // a step already passed (not the engine's order): draw again from the start
+        s = { rng: freshRng(seed), drawn: 0, from: 0, to: 0, x: new Float32Array(0), y: new Int32Array(0) };
+        chunked.set(seed, s);
+      }
+      const p = new Float64Array(classes);
+      const skipX = new Float32Array(batch * inputs);
+      const skipY = new Int32Array(batch);
+      for (; s.drawn < t0; s.drawn++) drawTeacherBatch(s.rng, teacher, skipX, skipY, p);
+      if (s.x.length < (t1 - t0) * batch * inputs) {
+        s.x = new Float32Array((t1 - t0) * batch * inputs);
+        s.y = new Int32Array((t1 - t0) * batch);
+      }
+      for (let t = t0; t < t1; t++, s.drawn++) {
+        const k = t - t0;
+        drawTeacherBatch(s.rng, teacher, s.x.subarray(k * batch * inputs, (k + 1) * batch * inputs), s.y.subarray(k * batch, (k + 1) * batch), p);
+      }
+      s.from = t0;
+      s.to = t1;
+    }
+    const at = t0 - s.from;
+    x.set(s.x.subarray(at * batch * inputs, (at + t1 - t0) * batch * inputs));
+    y.set(s.y.subarray(at * batch, (at + t1 - t0) * batch));
   };
   return {
     sizes,
@@ -108,6 +154,7 @@ export function teacherStudentSource(spec: TaskSpec): MlpSource {
     lossFloor: problem.entropy,
     initialWeights: (seed) => initialWeights(new Rng(seed), sizes),
     fill(seed, t0, t1, x, y) {
+      if (!whole) return fillChunked(seed, t0, t1, x, y);
       const s = streamOf(seed);
       drawUpTo(s, t1, teacher, batch);
       x.set(s.x.subarray(t0 * batch * inputs, t1 * batch * inputs));

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { printProgram } from '../../src/dsl/print.ts';
-import { SIMD_KINDS, trainBatchSimd } from '../../src/engine/index.ts';
+import { DEFAULT_STREAM_CACHE_BYTES, setStreamCache, SIMD_KINDS, trainBatchSimd } from '../../src/engine/index.ts';
 import { scaleUpdate } from '../../src/proxy/job.ts';
 import { trainReference } from '../../src/proxy/reference.ts';
 import { loadTaskSpec } from '../../src/tasks/spec.ts';
@@ -105,6 +105,20 @@ describe('simd engine vs the reference trainer', () => {
     const { seconds: _a, ...aloneRest } = alone;
     const { seconds: _b, ...crowdRest } = crowd[2]!;
     expect(crowdRest).toEqual(aloneRest);
+  });
+
+  it('teacher batches kept whole or drawn a chunk at a time: the same results', () => {
+    const spec: TaskSpec = { ...loadTaskSpec('teacher-student-16'), steps: 250, curvePoints: 10 };
+    const text = programText('adamw');
+    // seed 1 in both lane groups, so the chunked stream serves one chunk to several lanes
+    const runs: BatchRun[] = [1, 2, 3, 1, 2, 1].map((seed, i) => ({ seed, lrMultiplier: [10, 3, 1][i % 3] as number }));
+    const strip = (rs: TrainResult[]) => rs.map(({ seconds: _s, ...r }) => r);
+    setStreamCache(0);
+    const chunked = strip(trainBatchSimd({ programText: text, spec, fidelity: 1, runs }));
+    setStreamCache(DEFAULT_STREAM_CACHE_BYTES);
+    const whole = strip(trainBatchSimd({ programText: text, spec, fidelity: 1, runs }));
+    expect(chunked).toEqual(whole);
+    expect(whole[0]!.status).toBe('ok');
   });
 
   it('a kind it does not cover, and a bad program, give failed results with one-line reasons', () => {
