@@ -119,10 +119,14 @@ function trainMlpBatch(program: Program, job: SimdJob, monitors: RunMonitor[], s
     groups.forEach((group, g) => {
       if (!groupActive(group)) return;
       const base = baseOf(g);
-      group.forEach((run, lane) => {
-        const seed = (job.runs[run] as BatchRun).seed;
-        const x = new Float32Array(buf, base + layout.stagingX + lane * layout.laneX, (t1 - t0) * source.batch * d0);
-        const y = new Int32Array(buf, base + layout.stagingY + lane * layout.laneY, (t1 - t0) * source.batch);
+      // one staging slot per distinct seed of the group
+      const seeds = group.map((run) => (job.runs[run] as BatchRun).seed);
+      seeds.forEach((seed, lane) => {
+        const slot = seeds.indexOf(seed);
+        i32[(base + layout.laneSlots) / 4 + lane] = slot;
+        if (slot !== lane) return;
+        const x = new Float32Array(buf, base + layout.stagingX + slot * layout.laneX, (t1 - t0) * source.batch * d0);
+        const y = new Int32Array(buf, base + layout.stagingY + slot * layout.laneY, (t1 - t0) * source.batch);
         source.fill(seed, t0, t1, x, y);
       });
       train(base, t0, t1 - t0);

@@ -41,6 +41,8 @@ export interface MlpLayout {
   /** Bytes of one lane's staged rows (x) and labels (y). */
   readonly laneX: number;
   readonly laneY: number;
+  /** Four i32: the staging slot each lane reads (lanes with the same seed share one). */
+  readonly laneSlots: number;
   /** Per step of a chunk: loss (v128) then flag (v128). */
   readonly record: number;
   /** Held-out loss sums (4 f64) and agreement counts (4 f32). */
@@ -93,6 +95,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   const laneY = chunk * B * 4;
   const stagingX = region.take(4 * laneX);
   const stagingY = region.take(4 * laneY);
+  const laneSlots = region.take(16);
   const acts = sizes.map((n) => region.take(B * n * 16)); // acts[0] = the batch's inputs
   const labels = region.take(B * 16);
   const deltas = sizes.map((n, l) => (l === 0 ? -1 : region.take(B * n * 16)));
@@ -396,21 +399,29 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
     const c = stage;
     const base = c.param(0);
     const s = c.param(1);
-    const src = c.local('i32');
+    const off = c.local('i32');
     const dst = c.local('i32');
     const e = c.local('i32');
+    const lanes = Array.from({ length: 4 }, () => c.local('i32'));
     const r = Array.from({ length: 4 }, () => c.local('v128'));
     const t = Array.from({ length: 4 }, () => c.local('v128'));
-    /** count 32-bit values per lane from lane-major rows at `from` (lane stride laneBytes) to interleaved `to`. */
-    const transpose = (from: number, laneBytes: number, to: number, count: number, stepBytes: number): void => {
-      c.get(base).i32(from).op('i32.add').get(s).i32(stepBytes).op('i32.mul').op('i32.add').set(src);
+    /** Each lane's rows of step s: the staging slot the lane reads (lanes of one seed share one). */
+    const laneRows = (from: number, laneBytes: number, stepBytes: number): void => {
+      lanes.forEach((l, lane) => {
+        c.get(base).mem('i32.load', laneSlots + 4 * lane).i32(laneBytes).op('i32.mul');
+        c.get(base).i32(from).op('i32.add').op('i32.add');
+        c.get(s).i32(stepBytes).op('i32.mul').op('i32.add').set(l);
+      });
+    };
+    /** count 32-bit values per lane from the lanes' rows to lane-interleaved values at `to`. */
+    const transpose = (to: number, count: number): void => {
+      c.i32(0).set(off);
       c.get(base).i32(to).op('i32.add').set(dst);
       const whole = count - (count % 4);
       if (whole > 0) {
-        c.get(src).i32(whole * 4).op('i32.add').set(e);
         c.bytes.push(0x03, 0x40);
-        for (let l = 0; l < 4; l++) c.get(src).vmem('v128.load', l * laneBytes).set(r[l]!);
-        const sh = (x: Local, y: Local, lanes: number[], into: Local): void => void c.get(x).get(y).shuffle(lanes).set(into);
+        for (let l = 0; l < 4; l++) c.get(lanes[l]!).get(off).op('i32.add').vmem('v128.load').set(r[l]!);
+        const sh = (x: Local, y: Local, ls: number[], into: Local): void => void c.get(x).get(y).shuffle(ls).set(into);
         const lo = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
         const hi = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31];
         sh(r[0]!, r[1]!, lo, t[0]!);
@@ -423,37 +434,35 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
         c.get(dst).get(t[0]!).get(t[2]!).shuffle(second).vmem('v128.store', 16);
         c.get(dst).get(t[1]!).get(t[3]!).shuffle(first).vmem('v128.store', 32);
         c.get(dst).get(t[1]!).get(t[3]!).shuffle(second).vmem('v128.store', 48);
-        c.get(src).i32(16).op('i32.add').set(src);
+        c.get(off).i32(16).op('i32.add').set(off);
         c.get(dst).i32(64).op('i32.add').set(dst);
-        c.get(src).get(e).op('i32.lt_u').brIf(0);
+        c.get(off).i32(whole * 4).op('i32.lt_u').brIf(0);
         c.bytes.push(0x0b);
       }
       for (let k = whole; k < count; k++) {
         c.get(dst);
         c.f32x4(0);
-        for (let l = 0; l < 4; l++) {
-          c.get(src).mem('f32.load', l * laneBytes + (k - whole) * 4);
-          c.lane('f32x4.replace_lane', l);
-        }
+        for (let l = 0; l < 4; l++) c.get(lanes[l]!).mem('f32.load', k * 4).lane('f32x4.replace_lane', l);
         c.vmem('v128.store', (k - whole) * 16);
       }
     };
-    // rows of d0 values: d0 % 4 may be nonzero, so go row by row when it is
-    if (d0 % 4 === 0) transpose(stagingX, laneX, acts[0] as number, B * d0, B * d0 * 4);
+    laneRows(stagingX, laneX, B * d0 * 4);
+    if (d0 % 4 === 0) transpose(acts[0] as number, B * d0);
     else {
+      // rows of d0 values, d0 % 4 nonzero: gathered lane by lane
       const row = c.local('i32');
-      // per row: the same transpose on d0 values (the tail gathered lane by lane)
       c.for(row, 0, B, 1, () => {
-        c.get(base).i32(stagingX).op('i32.add').get(s).i32(B * d0 * 4).op('i32.mul').op('i32.add').get(row).i32(d0 * 4).op('i32.mul').op('i32.add').set(src);
         c.get(base).i32(acts[0] as number).op('i32.add').get(row).i32(d0 * 16).op('i32.mul').op('i32.add').set(dst);
+        c.get(row).i32(d0 * 4).op('i32.mul').set(off);
         for (let k = 0; k < d0; k++) {
           c.get(dst).f32x4(0);
-          for (let l = 0; l < 4; l++) c.get(src).mem('f32.load', l * laneX + k * 4).lane('f32x4.replace_lane', l);
+          for (let l = 0; l < 4; l++) c.get(lanes[l]!).get(off).op('i32.add').mem('f32.load', k * 4).lane('f32x4.replace_lane', l);
           c.vmem('v128.store', k * 16);
         }
       });
     }
-    transpose(stagingY, laneY, labels, B, B * 4);
+    laneRows(stagingY, laneY, B * 4);
+    transpose(labels, B);
   }
 
   // --- train(base, t0, count): count steps from schedule index t0, staged rows 0..count-1 -------
@@ -552,6 +561,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
     stagingY,
     laneX,
     laneY,
+    laneSlots,
     record,
     evalLoss,
     evalAgree,
