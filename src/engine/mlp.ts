@@ -286,43 +286,46 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
       const dOut = deltas[l + 1] as number;
       const aIn = acts[l] as number;
       // dW[j][k] = sum_n acts[n][j] d[n][k]: tiles of 2 j x 4 k over the batch
-      const gradTiles = (jsInTile: 1 | 2): void => {
-        for (let k0 = 0; k0 < b; k0 += 4) {
-          const q = Math.min(4, b - k0);
-          for (let i = 0; i < jsInTile; i++) for (let k = 0; k < q; k++) c.f32x4(0).set(acc(i, k));
-          c.get(base).i32(aIn).op('i32.add').get(j).i32(16).op('i32.mul').op('i32.add').set(pa);
-          c.get(base).i32(dOut + k0 * 16).op('i32.add').set(pd);
-          c.get(pd).i32(B * b * 16).op('i32.add').set(end);
-          loop(
-            () => {
-              for (let i = 0; i < jsInTile; i++) c.get(pa).vmem('v128.load', i * 16).set(xs[i]!);
-              for (let k = 0; k < q; k++) c.get(pd).vmem('v128.load', k * 16).set(ds[k]!);
-              for (let i = 0; i < jsInTile; i++) for (let k = 0; k < q; k++) add(get(acc(i, k)), mul(get(xs[i]!), get(ds[k]!)))(c), c.set(acc(i, k));
-              c.get(pa).i32(a * 16).op('i32.add').set(pa);
-              c.get(pd).i32(b * 16).op('i32.add').set(pd);
-            },
-            pd,
-            end,
-          );
-          for (let i = 0; i < jsInTile; i++)
-            for (let k = 0; k < q; k++) {
-              // g[W_l][j + i][k0 + k]
-              c.get(base).get(j).i32(b * 16).op('i32.mul').op('i32.add');
-              c.get(acc(i, k)).vmem('v128.store', g + wOff(l) + ((i * b) + k0 + k) * 16);
-            }
+      const gradTile = (jsInTile: 1 | 2, k0: number): void => {
+        const q = Math.min(4, b - k0);
+        for (let i = 0; i < jsInTile; i++) for (let k = 0; k < q; k++) c.f32x4(0).set(acc(i, k));
+        c.get(base).i32(aIn).op('i32.add').get(j).i32(16).op('i32.mul').op('i32.add').set(pa);
+        c.get(base).i32(dOut + k0 * 16).op('i32.add').set(pd);
+        c.get(pd).i32(B * b * 16).op('i32.add').set(end);
+        loop(
+          () => {
+            for (let i = 0; i < jsInTile; i++) c.get(pa).vmem('v128.load', i * 16).set(xs[i]!);
+            for (let k = 0; k < q; k++) c.get(pd).vmem('v128.load', k * 16).set(ds[k]!);
+            for (let i = 0; i < jsInTile; i++) for (let k = 0; k < q; k++) add(get(acc(i, k)), mul(get(xs[i]!), get(ds[k]!)))(c), c.set(acc(i, k));
+            c.get(pa).i32(a * 16).op('i32.add').set(pa);
+            c.get(pd).i32(b * 16).op('i32.add').set(pd);
+          },
+          pd,
+          end,
+        );
+        for (let i = 0; i < jsInTile; i++)
+          for (let k = 0; k < q; k++) {
+            // g[W_l][j + i][k0 + k]
+            c.get(base).get(j).i32(b * 16).op('i32.mul').op('i32.add');
+            c.get(acc(i, k)).vmem('v128.store', g + wOff(l) + (i * b + k0 + k) * 16);
+          }
+      };
+      const jPairs = (k0s: readonly number[]): void => {
+        c.for(j, 0, a, 2, () => {
+          c.block(() => {
+            c.get(j).i32(1).op('i32.add').i32(a).op('i32.ge_s').brIf(0);
+            for (const k0 of k0s) gradTile(2, k0);
+          });
+        });
+        if (a % 2 === 1) {
+          c.i32(a - 1).set(j);
+          for (const k0 of k0s) gradTile(1, k0);
         }
       };
       begin(`grad_w${l}`);
-      c.for(j, 0, a, 2, () => {
-        c.block(() => {
-          c.get(j).i32(1).op('i32.add').i32(a).op('i32.ge_s').brIf(0);
-          gradTiles(2);
-        });
-      });
-      if (a % 2 === 1) {
-        c.i32(a - 1).set(j);
-        gradTiles(1);
-      }
+      // all of a pair of columns' tiles together (keeping d's column blocks in L1 instead, columns
+      // outermost, measured slower)
+      jPairs(Array.from({ length: Math.ceil(b / 4) }, (_, i) => 4 * i));
       // db[k] = sum_n d[n][k]
       begin(`grad_b${l}`);
       for (let k0 = 0; k0 < b; k0 += 4) {
