@@ -1,6 +1,7 @@
 /**
  * Pool scaling: trained programs per minute on the default suite with 2 workers against 1.
- * A trained program = one program trained on every task of the suite (x1, wasm).
+ * A trained program = one program trained on every task of the suite (x1, wasm): one batch job per
+ * task holding its seeds.
  *
  *   npx tsx bench/pool-scaling.ts [--programs 6] [--seeds 4] [--suite default]
  *
@@ -10,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { loadTaskSpec, resolveTaskList } from '../src/tasks/spec.ts';
-import type { EvalJob } from '../src/vocabulary/index.ts';
+import type { BatchJob } from '../src/vocabulary/index.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,26 +22,25 @@ const names = ['adamw', 'lion', 'sgd', 'momentum', 'signum', 'signsgd'].slice(0,
 const programs = names.map((n) => readFileSync(new URL(`../search-spaces/programs/${n}.prog`, import.meta.url), 'utf8'));
 const specs = resolveTaskList(suite);
 const seeds = Number(arg('seeds', '4'));
-const jobs: EvalJob[] = programs.flatMap((programText) =>
-  specs.flatMap((task) => Array.from({ length: seeds }, (_, seed) => ({ programText, task: task.name, fidelity: 1 as const, seed, backend: 'wasm' as const }))),
-);
+const runs = Array.from({ length: seeds }, (_, seed) => ({ seed, lrMultiplier: 1 }));
+const jobs: BatchJob[] = programs.flatMap((programText) => specs.map((task) => ({ programText, task: task.name, fidelity: 1 as const, runs, backend: 'wasm' as const })));
 // Warm-up: every task, a few steps, once per worker (data sets and kernels are built once per worker).
-const warmJobs = (workers: number): EvalJob[] =>
+const warmJobs = (workers: number): BatchJob[] =>
   specs.flatMap((spec) =>
-    Array.from({ length: workers }, () => ({ programText: programs[0] as string, task: { ...loadTaskSpec(spec.name), steps: 5 }, fidelity: 1 as const, seed: 0, backend: 'wasm' as const })),
+    Array.from({ length: workers }, () => ({ programText: programs[0] as string, task: { ...loadTaskSpec(spec.name), steps: 5 }, fidelity: 1 as const, runs: [{ seed: 0, lrMultiplier: 1 }], backend: 'wasm' as const })),
   );
 
 async function measure(workers: number): Promise<number> {
   const pool = createEvaluationPool({ size: workers });
   try {
-    await Promise.all(warmJobs(workers).map((j) => pool.evaluate(j)));
+    await Promise.all(warmJobs(workers).map((j) => pool.run(j)));
     const t0 = performance.now();
-    const results = await Promise.all(jobs.map((j) => pool.evaluate(j)));
+    const results = (await Promise.all(jobs.map((j) => pool.run(j)))).flat();
     const seconds = (performance.now() - t0) / 1000;
     const bad = results.filter((r) => r.status === 'failed');
     if (bad.length > 0) throw new Error(`failed evaluations: ${bad.map((r) => r.reason).join('; ')}`);
     const perMinute = ((programs.length * seeds) / seconds) * 60;
-    console.log(`${workers} worker${workers > 1 ? 's' : ' '}: ${jobs.length} evaluations in ${seconds.toFixed(1)} s = ${perMinute.toFixed(1)} trained programs per minute`);
+    console.log(`${workers} worker${workers > 1 ? 's' : ' '}: ${results.length} evaluations (${jobs.length} batch jobs) in ${seconds.toFixed(1)} s = ${perMinute.toFixed(1)} trained programs per minute`);
     return perMinute;
   } finally {
     await pool.close();

@@ -13,10 +13,9 @@ import { availableParallelism } from 'node:os';
 import { parseProgram } from '../src/dsl/parse.ts';
 import { isBackendName, type BackendName, type TaskSpec } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
-import { BaselineCache } from '../src/proxy/fitness.ts';
+import { Evaluator, pairedSeeds, type SuiteScore } from '../src/evaluator/evaluator.ts';
 import { isFidelity, resolveTaskList } from '../src/tasks/spec.ts';
-import { evaluationSeeds } from '../src/runner/search.ts';
-import { mean, pairedDifference, scoreOnSuite, standardError, type SuiteScore } from '../src/replay/scorer.ts';
+import { mean, pairedDifference, standardError } from '../src/util/stats.ts';
 import { bestPerMethod, methodPrograms, STUDY_GRID, type MethodConfig } from '../src/replay/methods.ts';
 
 function arg(name: string, fallback: string): string {
@@ -46,7 +45,7 @@ const tasks: TaskSpec[] = [
   ...(process.argv.includes('--tasks') || !process.argv.includes('--variants') ? resolveTaskList(arg('tasks', 'teacher-student,quadratic,digits-mlp')) : []),
   ...(process.argv.includes('--variants') ? arg('variants', '').split(';').filter(Boolean).map(variant) : []),
 ];
-const seeds = evaluationSeeds(Number(arg('seeds', '3')));
+const seeds = pairedSeeds(Number(arg('seeds', '3')));
 const fidelity = Number(arg('fidelity', '1'));
 if (!isFidelity(fidelity)) throw new Error('--fidelity must be 1, 10 or 100');
 const backendArg = arg('backend', 'auto');
@@ -56,7 +55,7 @@ const workers = Number(arg('workers', String(Math.min(2, availableParallelism())
 const configs = methodPrograms({ lrs: numbers(arg('lrs', STUDY_GRID.lrs.join(','))), wds: numbers(arg('wds', STUDY_GRID.wds.join(','))) });
 
 const pool = createEvaluationPool({ size: workers });
-const baselines = new BaselineCache();
+const evaluator = new Evaluator((j) => pool.run(j));
 const t0 = performance.now();
 const fmt = (x: number, d = 4): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 try {
@@ -65,7 +64,7 @@ try {
     const t1 = performance.now();
     const suite = { tasks: [spec], seeds, lrMultipliers: [1], fidelity, backend };
     const scored: { c: MethodConfig; s: SuiteScore }[] = await Promise.all(
-      configs.map(async (c) => ({ c, s: await scoreOnSuite(parseProgram(c.text), suite, (j) => pool.evaluate(j), baselines) })),
+      configs.map(async (c) => ({ c, s: await evaluator.score(parseProgram(c.text), suite) })),
     );
     const secs = (performance.now() - t1) / 1000;
     console.log(`\n${spec.name} (${spec.steps * fidelity} steps, batch ${spec.batchSize}): ${configs.length * seeds.length} runs in ${secs.toFixed(0)} s (${((secs * workers) / (configs.length * seeds.length)).toFixed(2)} s per run per worker)`);

@@ -61,7 +61,7 @@ for (let i = 0; i < arrivals; i++) {
 const searchMicros = ((performance.now() - searchStart) * 1000) / arrivals;
 
 function evaluationRow(programId: number, seed: number): EvaluationInput {
-  return { programId, task: 'quadratic', fidelity: 1, seed, fitness: rng.next(), metrics: { loss: rng.next(), steps: 200 }, status: 'ok', backend: 'wasm', seconds: 1.5 };
+  return { programId, task: 'quadratic', configHash: 'c', numericClass: 'float64', fidelity: 1, seed, fitness: rng.next(), metrics: { loss: rng.next(), steps: 200 }, status: 'ok', backend: 'wasm', seconds: 1.5 };
 }
 
 function rowsPerSecond(store: Store, batch: number): number {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { initBackend } from '../src/proxy/backend.ts';
 import { isBackendName } from '../src/vocabulary/index.ts';
 import { PROXY_TASKS_DIR } from '../src/tasks/data.ts';
-import { defaultBaselineProgram } from '../src/proxy/fitness.ts';
+import { defaultBaselineProgram } from '../src/evaluator/fitness.ts';
 import { atFidelity, isFidelity, resolveTaskList } from '../src/tasks/spec.ts';
 import { trainProgram } from '../src/proxy/train.ts';
 

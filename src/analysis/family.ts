@@ -219,8 +219,9 @@ function show(x: Ctx, n: number, depth = 0): string {
   return `${spec.name}(${parts.join(', ')})`;
 }
 
-export function recognizeFamily(p: Program): FamilyReading {
-  const r = reduce(p);
+/** `reduced`: the program's reduction when the caller has it (analyze() does), so it is not redone. */
+export function recognizeFamily(p: Program, reduced?: Reduced): FamilyReading {
+  const r = reduced ?? reduce(p);
   const g = r.graph;
   const x: Ctx = { g, r, lr: g.inputCount - 1, inputs: p.inputs, deps: dependencyMasks(g), atoms: new Set(r.outputs.slice(1)) };
   const diffs: string[] = [];

@@ -7,6 +7,7 @@
 import type { Arg, Program, Statement } from '../dsl/ast.ts';
 import { formatNumber, formatStatement } from '../dsl/print.ts';
 import { toProgram } from './canonical.ts';
+import { recognizeFamily, type FamilyReading } from './family.ts';
 import { fingerprintReduced } from './fingerprint.ts';
 import { CONST, INPUT, markReachable, OP_SPECS } from './graph.ts';
 import { reduce, type Reduced } from './pipeline.ts';
@@ -55,31 +56,43 @@ export interface Analysis {
   /** The canonical simplified program (built on first access). */
   readonly program: Program;
   readonly hash: string;
+  /** Computed on first access (a mutation attempt rejected for its hash never needs it). */
   readonly fingerprint: string;
   readonly liveSlots: readonly boolean[];
+  /** The family reading, from the same reduction (computed on first access). */
+  readonly family: FamilyReading;
 }
 
-/** Canonical program, structural hash and fingerprint from one reduction (the search's hot path). */
+/**
+ * Canonical program, structural hash, fingerprint and family from one reduction (the search's hot
+ * path: each child is reduced once).
+ */
 export function analyze(p: Program, opts: Pick<SimplifyOptions, 'allowEps'> = {}): Analysis {
-  const r = reduce(p, { allowEps: opts.allowEps !== false });
-  return new LazyAnalysis(r, p, fingerprintReduced(r));
+  return new LazyAnalysis(reduce(p, { allowEps: opts.allowEps !== false }), p);
 }
 
-/** The canonical program is built on first use: the search needs the hashes of every child, the text of few. */
+/** Built on first use: the search needs the hash of every mutation attempt, the rest of few. */
 class LazyAnalysis implements Analysis {
   readonly hash: string;
   readonly liveSlots: readonly boolean[];
   private built: Program | undefined;
+  private fp: string | undefined;
+  private reading: FamilyReading | undefined;
   constructor(
     private readonly r: Reduced,
     private readonly source: Program,
-    readonly fingerprint: string,
   ) {
     this.hash = r.hash;
     this.liveSlots = r.liveSlots;
   }
   get program(): Program {
     return (this.built ??= toProgram(this.r.graph, this.r.outputs, this.source.inputs, this.source.name, this.r.hashes));
+  }
+  get fingerprint(): string {
+    return (this.fp ??= fingerprintReduced(this.r));
+  }
+  get family(): FamilyReading {
+    return (this.reading ??= recognizeFamily(this.source, this.r));
   }
 }
 

@@ -183,8 +183,23 @@ export function classifierSource(spec: TaskSpec): MlpSource {
   const heldOut = split.validation.length;
   const hp = new Float32Array(heldOut * ds.classes);
   for (let i = 0; i < heldOut; i++) hp[i * ds.classes + (val.y[i] as number)] = 1;
-  // row indices per seed: cheap to keep, so no budget
-  const rowStreams = new Map<number, { rng: Rng; rows: Int32Array; filled: number }>();
+  const d = ds.features;
+  const whole = spec.steps * batch * (d + 1) * 4 <= Math.min(STREAM_BYTES_MAX, streamBudgetBytes);
+  const freshRng = (seed: number): Rng => {
+    const rng = new Rng(seed);
+    initialWeights(rng, sizes);
+    return rng;
+  };
+  /** Rows of steps [from, to) drawn from rng into x, y at row `at`: the minibatch rows, with replacement. */
+  const gather = (rng: Rng, steps: number, x: Float32Array, y: Int32Array, at: number): void => {
+    for (let i = at; i < at + steps * batch; i++) {
+      const r = trainRows[rng.int(trainRows.length)] as number;
+      for (let k = 0; k < d; k++) x[i * d + k] = ds.x[r * d + k] as number;
+      y[i] = ds.y[r] as number;
+    }
+  };
+  // small streams kept whole across candidates; larger ones drawn chunk by chunk (the engine asks in order)
+  const chunked = new Map<number, { rng: Rng; drawn: number }>();
   return {
     sizes,
     batch,
@@ -194,19 +209,24 @@ export function classifierSource(spec: TaskSpec): MlpSource {
     hy: val.y,
     initialWeights: (seed) => initialWeights(new Rng(seed), sizes),
     fill(seed, t0, t1, x, y) {
-      let s = rowStreams.get(seed);
-      if (!s) {
-        const rng = new Rng(seed);
-        initialWeights(rng, sizes);
-        rowStreams.set(seed, (s = { rng, rows: new Int32Array(spec.steps * batch), filled: 0 }));
+      if (whole) {
+        const key = JSON.stringify(['classifier', spec.params, sizes, batch, spec.steps, seed]);
+        const s = keptStream(key, () => ({ rng: freshRng(seed), x: new Float32Array(spec.steps * batch * d), y: new Int32Array(spec.steps * batch), filled: 0 }));
+        if (s.filled < t1) {
+          gather(s.rng, t1 - s.filled, s.x, s.y, s.filled * batch);
+          s.filled = t1;
+        }
+        x.set(s.x.subarray(t0 * batch * d, t1 * batch * d));
+        y.set(s.y.subarray(t0 * batch, t1 * batch));
+        return;
       }
-      for (; s.filled < t1 * batch; s.filled++) s.rows[s.filled] = trainRows[s.rng.int(trainRows.length)] as number;
-      const d = ds.features;
-      for (let i = 0; i < (t1 - t0) * batch; i++) {
-        const r = s.rows[t0 * batch + i] as number;
-        x.set(ds.x.subarray(r * d, (r + 1) * d), i * d);
-        y[i] = ds.y[r] as number;
-      }
+      let s = chunked.get(seed);
+      if (!s || t0 < s.drawn) chunked.set(seed, (s = { rng: freshRng(seed), drawn: 0 }));
+      const skipX = new Float32Array(batch * d);
+      const skipY = new Int32Array(batch);
+      for (; s.drawn < t0; s.drawn++) gather(s.rng, 1, skipX, skipY, 0);
+      gather(s.rng, t1 - t0, x, y, 0);
+      s.drawn = t1;
     },
   };
 }

@@ -1,18 +1,20 @@
 /**
- * A piscina pool of evaluation workers (one single-threaded tfjs instance each; platform.md 4).
+ * A piscina pool of evaluation workers (one single-threaded tfjs instance each; platform.md 4). The
+ * unit of work is a batch job (one program, one task, its runs); results come back one per run.
  *
  * At most `size` jobs are handed to piscina at once, so a job's timer starts when it starts running.
  * A job that exceeds its hard timeout is aborted (piscina terminates that worker and starts a new
- * one); a worker that throws, exits or runs out of memory yields a 'failed' result with the reason,
- * and the pool goes on with a replacement.
+ * one); a worker that throws, exits or runs out of memory yields 'failed' results with the reason,
+ * and the pool goes on with a replacement. The pool counts busy worker-seconds, so a caller can
+ * report utilization: busy seconds / (workers x wall seconds).
  */
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { failedResult, resolveJobSpec } from '../proxy/job.ts';
+import { failedBatch, resolveJobSpec } from '../proxy/job.ts';
 import { atFidelity } from '../tasks/spec.ts';
-import type { EvalJob, TrainResult } from '../vocabulary/index.ts';
+import type { BatchJob, TrainResult } from '../vocabulary/index.ts';
 
 export const DEFAULT_WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts');
 
@@ -22,8 +24,9 @@ export interface PoolOptions {
   /** Worker module (default: src/pool/worker.ts). */
   readonly filename?: string;
   /**
-   * Hard limit per evaluation, seconds. Default: the task's own wall-clock limit (at the job's
-   * fidelity) times 1.5 plus 20 s for worker start-up; the trainer's own limit normally stops first.
+   * Hard limit per batch job, seconds. Default: the sum of its runs' wall-clock limits (the task's
+   * own at the job's fidelity, or the job's override) times 1.5 plus 20 s for worker start-up; the
+   * trainer's own limit normally stops first.
    */
   readonly timeoutSeconds?: number;
   /** V8 heap limit per worker, MB (a worker over it dies and is replaced). */
@@ -35,23 +38,38 @@ export interface PoolStats {
   readonly completed: number;
   /** Jobs whose worker crashed, exited or was stopped by the hard timeout. */
   readonly workerFailures: number;
+  /** Jobs running now (at most `size`). */
+  readonly running: number;
+  /** Jobs waiting for a free worker. */
+  readonly queued: number;
+  /** Sum over jobs of the seconds each spent running in a worker. */
+  readonly busySeconds: number;
+  /** Seconds since the pool was created. */
+  readonly wallSeconds: number;
 }
 
 export interface EvaluationPool {
   readonly size: number;
-  /** Never rejects; `timeoutSeconds` overrides the pool's hard limit for this job. */
-  evaluate(job: EvalJob, opts?: { timeoutSeconds?: number }): Promise<TrainResult>;
+  /** Never rejects; one result per run of the job; `timeoutSeconds` overrides the hard limit. */
+  run(job: BatchJob, opts?: { timeoutSeconds?: number }): Promise<TrainResult[]>;
   stats(): PoolStats;
   close(): Promise<void>;
 }
 
-function hardTimeoutSeconds(job: EvalJob, fallback: number): number {
+function hardTimeoutSeconds(job: BatchJob, fallback: number): number {
   try {
     const spec = atFidelity(resolveJobSpec(job), job.fidelity);
-    return (job.timeLimitSeconds ?? spec.hurdles.timeLimitSeconds) * 1.5 + 20;
+    const runs = Array.isArray(job.runs) ? Math.max(1, job.runs.length) : 1;
+    return (job.timeLimitSeconds ?? spec.hurdles.timeLimitSeconds) * runs * 1.5 + 20;
   } catch {
     return fallback; // the worker reports the bad task itself
   }
+}
+
+/** busy seconds / (workers x wall seconds) between two snapshots of the same pool's stats. */
+export function utilization(before: PoolStats, after: PoolStats, size: number): number {
+  const wall = after.wallSeconds - before.wallSeconds;
+  return wall > 0 ? (after.busySeconds - before.busySeconds) / (size * wall) : 0;
 }
 
 export function createEvaluationPool(opts: PoolOptions = {}): EvaluationPool {
@@ -68,11 +86,13 @@ export function createEvaluationPool(opts: PoolOptions = {}): EvaluationPool {
   });
   // Unhandled 'error' events from a dying worker must not take the process down.
   piscina.on('error', () => {});
+  const created = performance.now();
   let running = 0;
   const waiting: (() => void)[] = [];
   let submitted = 0;
   let completed = 0;
   let workerFailures = 0;
+  let busyMs = 0;
   let closed = false;
 
   const acquire = (): Promise<void> => {
@@ -90,8 +110,8 @@ export function createEvaluationPool(opts: PoolOptions = {}): EvaluationPool {
 
   return {
     size,
-    async evaluate(job, jobOpts) {
-      if (closed) return failedResult(job, 'evaluation pool is closed');
+    async run(job, jobOpts) {
+      if (closed) return failedBatch(job, 'evaluation pool is closed');
       submitted++;
       await acquire();
       const limit = jobOpts?.timeoutSeconds ?? opts.timeoutSeconds ?? hardTimeoutSeconds(job, 120);
@@ -99,22 +119,31 @@ export function createEvaluationPool(opts: PoolOptions = {}): EvaluationPool {
       const timer = setTimeout(() => controller.abort(), limit * 1000);
       const t0 = performance.now();
       try {
-        const r = (await piscina.run(job, { signal: controller.signal })) as TrainResult;
+        const r = (await piscina.run(job, { signal: controller.signal })) as TrainResult[];
         completed++;
         return r;
       } catch (e) {
         workerFailures++;
         completed++;
         const seconds = (performance.now() - t0) / 1000;
-        if (controller.signal.aborted) return failedResult(job, `worker stopped after the hard limit of ${limit.toFixed(0)} s`, 'timeout', seconds);
+        if (controller.signal.aborted) return failedBatch(job, `worker stopped after the hard limit of ${limit.toFixed(0)} s`, 'timeout', seconds);
         const m = e instanceof Error ? e.message : String(e);
-        return failedResult(job, `worker died: ${(m.split('\n')[0] ?? m).slice(0, 300)}`, 'failed', seconds);
+        return failedBatch(job, `worker died: ${(m.split('\n')[0] ?? m).slice(0, 300)}`, 'failed', seconds);
       } finally {
+        busyMs += performance.now() - t0;
         clearTimeout(timer);
         release();
       }
     },
-    stats: () => ({ submitted, completed, workerFailures }),
+    stats: () => ({
+      submitted,
+      completed,
+      workerFailures,
+      running,
+      queued: waiting.length,
+      busySeconds: busyMs / 1000,
+      wallSeconds: (performance.now() - created) / 1000,
+    }),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,10 +1,10 @@
 /**
- * The piscina worker: receives a plain EvalJob, returns a plain TrainResult, never throws.
+ * The piscina worker: receives a plain BatchJob, returns one plain TrainResult per run, never throws.
  * tfjs and its backend load on the first job and stay loaded for the worker's life.
  */
-import { runEvalJob } from '../proxy/job.ts';
-import type { EvalJob, TrainResult } from '../vocabulary/index.ts';
+import { runBatchJob } from '../proxy/job.ts';
+import type { BatchJob, TrainResult } from '../vocabulary/index.ts';
 
-export default function evaluate(job: EvalJob): Promise<TrainResult> {
-  return runEvalJob(job);
+export default function evaluate(job: BatchJob): Promise<TrainResult[]> {
+  return runBatchJob(job);
 }

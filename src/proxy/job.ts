@@ -1,17 +1,19 @@
 /**
- * One evaluation job, run in the current thread: resolve the task, start the backend, train.
- * Never throws: every problem becomes a 'failed' TrainResult with a one-line reason.
+ * Jobs run in the current thread: a single training run (runEvalJob) and a batch job (runBatchJob:
+ * one program, one task at one fidelity, several seeds x lr multipliers), which is what the pool and
+ * any other transport hand to a worker. Never throws: every problem becomes a 'failed' TrainResult
+ * with a one-line reason, one per run.
  */
 import { initBackend } from './backend.ts';
 import { atFidelity, loadTaskSpec } from '../tasks/spec.ts';
 import { trainReference } from './reference.ts';
 import { trainProgram } from './train.ts';
-import type { EvalJob, TaskSpec, TrainResult } from '../vocabulary/index.ts';
+import type { Program } from '../dsl/ast.ts';
+import { errorLine } from '../dsl/errors.ts';
+import { parseProgram } from '../dsl/parse.ts';
+import { printProgram } from '../dsl/print.ts';
+import type { BatchJob, BatchRun, EvalJob, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 
-function firstLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return (m.split('\n')[0] ?? m).slice(0, 500);
-}
 
 export function taskNameOf(job: Pick<EvalJob, 'task'>): string {
   return typeof job.task === 'string' ? job.task : typeof job.task?.name === 'string' ? job.task.name : '?';
@@ -40,7 +42,7 @@ export function failedResult(job: Partial<EvalJob>, reason: string, status: 'fai
   };
 }
 
-export function resolveJobSpec(job: EvalJob): TaskSpec {
+export function resolveJobSpec(job: Pick<EvalJob, 'task'>): TaskSpec {
   return typeof job.task === 'string' ? loadTaskSpec(job.task) : job.task;
 }
 
@@ -66,6 +68,66 @@ export async function runEvalJob(job: EvalJob): Promise<TrainResult> {
       timeLimitSeconds: job.timeLimitSeconds,
     });
   } catch (e) {
-    return failedResult(job, firstLine(e), 'failed', (performance.now() - t0) / 1000);
+    return failedResult(job, errorLine(e), 'failed', (performance.now() - t0) / 1000);
   }
+}
+
+/** The program with its update scaled by c: the same as running it at lr * c when lr enters linearly. */
+export function scaleUpdate(p: Program, c: number): Program {
+  if (c === 1) return p;
+  const update = p.outputs[0] as string;
+  return {
+    ...p,
+    statements: [...p.statements, { target: update, op: 'mul', args: [{ kind: 'var', name: update }, { kind: 'num', value: c }] }],
+  };
+}
+
+/** Why a batch job cannot run at all, or undefined when its shape is sound. */
+function batchProblem(job: BatchJob): string | undefined {
+  if (typeof job !== 'object' || job === null) return 'a batch job must be an object';
+  if (typeof job.programText !== 'string') return 'batch job: programText must be a string';
+  if (!Array.isArray(job.runs) || job.runs.length === 0) return 'batch job: needs at least one run (a seed and an lr multiplier)';
+  for (const r of job.runs as readonly BatchRun[]) {
+    if (!Number.isInteger(r?.seed)) return `batch job: seed must be an integer, got ${String(r?.seed)}`;
+    if (!(typeof r.lrMultiplier === 'number' && r.lrMultiplier > 0 && Number.isFinite(r.lrMultiplier))) {
+      return `batch job: lr multiplier must be a positive number, got ${String(r.lrMultiplier)}`;
+    }
+  }
+  return undefined;
+}
+
+/** One failed result per run of a batch job (a batch with no runs still gets one, naming why). */
+export function failedBatch(job: Partial<BatchJob>, reason: string, status: 'failed' | 'timeout' = 'failed', seconds = 0): TrainResult[] {
+  const runs = Array.isArray(job?.runs) && job.runs.length > 0 ? job.runs : [{ seed: 0, lrMultiplier: 1 }];
+  return runs.map((r) => failedResult({ task: job?.task ?? '?', fidelity: job?.fidelity ?? 1, seed: typeof r?.seed === 'number' ? r.seed : 0 }, reason, status, seconds / runs.length));
+}
+
+/**
+ * Runs a batch job's runs one after the other on the requested backend. Results come back one per
+ * run, in the order of job.runs.
+ */
+export async function runBatchJob(job: BatchJob): Promise<TrainResult[]> {
+  const problem = batchProblem(job);
+  if (problem !== undefined) return failedBatch(job ?? {}, problem);
+  let program: Program;
+  try {
+    program = parseProgram(job.programText);
+  } catch (e) {
+    return failedBatch(job, errorLine(e));
+  }
+  const out: TrainResult[] = [];
+  for (const run of job.runs) {
+    out.push(
+      await runEvalJob({
+        programText: printProgram(scaleUpdate(program, run.lrMultiplier)),
+        task: job.task,
+        fidelity: job.fidelity,
+        seed: run.seed,
+        backend: job.backend,
+        ...(run.baseline ? { baseline: run.baseline } : {}),
+        ...(job.timeLimitSeconds !== undefined ? { timeLimitSeconds: job.timeLimitSeconds } : {}),
+      }),
+    );
+  }
+  return out;
 }

@@ -1,15 +1,15 @@
 /**
  * Ablation ("minor-effect removal", the paper's second simplification step) with a real evaluator:
  * ablate() from src/analysis/simplify.ts removes one statement at a time; each candidate is trained on
- * a proxy suite over paired seeds through the worker pool and scored as the search scores programs.
+ * a proxy suite over paired seeds by the evaluator, exactly as the search scores programs.
  * The tolerance, unless given, is the standard error over seeds of the starting program's fitness:
  * a removal whose drop is within the seed-to-seed noise of the measurement is kept.
  */
 import { ablate, simplify, type AblationDecision } from '../analysis/simplify.ts';
 import type { Program } from '../dsl/ast.ts';
 import { printProgram } from '../dsl/print.ts';
-import { BaselineCache } from '../proxy/fitness.ts';
-import { scoreOnSuite, stdev, type JobRunner, type ProxySuite, type SuiteScore } from './scorer.ts';
+import type { Evaluator, Suite, SuiteScore } from '../evaluator/evaluator.ts';
+import { stdev } from '../util/stats.ts';
 
 /** Smallest tolerance used when the seeds agree exactly (a deterministic proxy). */
 export const MIN_TOLERANCE = 0.005;
@@ -32,14 +32,13 @@ export interface AblationReport {
   readonly finalScore: SuiteScore | undefined;
 }
 
-export async function ablateOnSuite(p: Program, suite: ProxySuite, run: JobRunner, opts: AblationOptions): Promise<AblationReport> {
-  const baselines = new BaselineCache();
+export async function ablateOnSuite(p: Program, suite: Suite, evaluator: Evaluator, opts: AblationOptions): Promise<AblationReport> {
   const scores = new Map<string, SuiteScore>();
   const score = async (q: Program): Promise<SuiteScore> => {
     const key = printProgram(q);
     let s = scores.get(key);
     if (!s) {
-      s = await scoreOnSuite(q, suite, run, baselines);
+      s = await evaluator.score(q, suite);
       scores.set(key, s);
     }
     return s;

@@ -21,15 +21,15 @@ import { printProgram } from '../dsl/print.ts';
 import { readFileSync } from 'node:fs';
 import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
 import type { BackendName, Fidelity } from '../vocabulary/index.ts';
-import { BaselineCache } from '../proxy/fitness.ts';
+import { Evaluator, pairedSeeds, type Suite } from '../evaluator/evaluator.ts';
 import { resolveTaskList } from '../tasks/spec.ts';
-import { evaluationSeeds, startSearch, type Progress, type SearchConfig, type SearchHooks, type SearchOutcome } from '../runner/search.ts';
+import { startSearch, type Progress, type SearchConfig, type SearchHooks, type SearchOutcome } from '../runner/search.ts';
 import { loadSearchSpace, SPACES_DIR, type SearchSpace } from '../search/space.ts';
 import type { Store } from '../store/db.ts';
 import { getCacheCounts, getProgram, lineageChain, runIndividuals, topPrograms } from '../store/queries.ts';
 import { ablateOnSuite, type AblationReport } from './ablation.ts';
 import { bestPerMethod, LION_BETAS, methodPrograms, SGD_LR_FACTOR, SIGNUM_BETAS, STUDY_GRID } from './methods.ts';
-import { pairedDifference, scoreOnSuite, standardError, type ProxySuite } from './scorer.ts';
+import { pairedDifference, standardError } from '../util/stats.ts';
 
 /** The documented presets: the AdamW-start space and its Lion-start twin. */
 export const REPLAY_SPACE = 'replay';
@@ -117,10 +117,10 @@ export interface LionReplayOptions {
 const f4 = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? String(x) : x.toFixed(4));
 const near = (a: number | undefined, b: number, rel: number): boolean => a !== undefined && Math.abs(a - b) <= rel * Math.abs(b);
 
-function suiteOf(space: SearchSpace, backend: BackendName | 'auto', seeds: number, lrMultipliers: readonly number[], fidelity: Fidelity = space.fidelity as Fidelity): ProxySuite {
+function suiteOf(space: SearchSpace, backend: BackendName | 'auto', seeds: number, lrMultipliers: readonly number[], fidelity: Fidelity = space.fidelity as Fidelity): Suite {
   return {
     tasks: resolveTaskList(space.tasks.join(',')),
-    seeds: evaluationSeeds(seeds),
+    seeds: pairedSeeds(seeds),
     lrMultipliers,
     fidelity,
     backend,
@@ -148,7 +148,7 @@ export async function simplificationStage(space: SearchSpace, pool: EvaluationPo
 
   const suite = suiteOf(space, opts.backend, Math.max(ABLATION_SEEDS, space.seedsPerEvaluation), ABLATION_LR_MULTIPLIERS, ABLATION_FIDELITY);
   opts.log(`stage 1: ablation on ${suite.tasks.map((t) => t.name).join(', ')} x${suite.fidelity} (seeds ${suite.seeds.join(', ')}, lr multipliers ${suite.lrMultipliers.join(', ')})...`);
-  const ab: AblationReport = await ablateOnSuite(simplified, suite, (j) => pool.evaluate(j), { tolerance: opts.tolerance });
+  const ab: AblationReport = await ablateOnSuite(simplified, suite, new Evaluator((j) => pool.run(j)), { tolerance: opts.tolerance });
   lines.push(`ablation on ${suite.tasks.map((t) => t.name).join(', ')} x${suite.fidelity} (${suite.tasks.map((t) => t.steps * suite.fidelity).join(', ')} steps), seeds ${suite.seeds.join(', ')}, each candidate at its best lr multiplier of ${suite.lrMultipliers.join(', ')} (fitness as the search computes it; AdamW = 1):`);
   lines.push(`  start fitness ${f4(ab.startScore.fitness)}; tolerance ${f4(ab.tolerance)}: ${ab.toleranceReason}`);
   for (const d of ab.decisions) {
@@ -313,10 +313,10 @@ export async function fixpointStage(store: Store, pool: EvaluationPool, o: { spa
 
 /** AdamW, signum, Lion proper, SGD and momentum tuned the same way on the replay's proxy (bench/proxy-study.ts's grid). */
 export async function proxyComparison(space: SearchSpace, pool: EvaluationPool, backend: BackendName | 'auto'): Promise<{ lines: string[]; data: Record<string, unknown> }> {
-  const suite: ProxySuite = { ...suiteOf(space, backend, Math.max(3, space.seedsPerEvaluation), [1]) };
+  const suite = suiteOf(space, backend, Math.max(3, space.seedsPerEvaluation), [1]);
   const configs = methodPrograms(STUDY_GRID);
-  const baselines = new BaselineCache();
-  const scored = await Promise.all(configs.map(async (c) => ({ c, s: await scoreOnSuite(parseProgram(c.text), suite, (j) => pool.evaluate(j), baselines) })));
+  const evaluator = new Evaluator((j) => pool.run(j));
+  const scored = await Promise.all(configs.map(async (c) => ({ c, s: await evaluator.score(parseProgram(c.text), suite) })));
   const best = bestPerMethod(scored);
   const adamw = best.get('adamw');
   const lionBetas = LION_BETAS.map(([b1, b2]) => `${b1}/${b2}`).join(' or ');

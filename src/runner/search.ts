@@ -10,19 +10,18 @@ import { readFileSync } from 'node:fs';
 import type { Program } from '../dsl/ast.ts';
 import { parseProgram } from '../dsl/parse.ts';
 import { printProgram } from '../dsl/print.ts';
-import { recognizeFamily } from '../analysis/family.ts';
-import { structuralHash } from '../analysis/hash.ts';
-import { analyze } from '../analysis/simplify.ts';
+import { analyze, type Analysis } from '../analysis/simplify.ts';
+import { Evaluator, pairedSeeds, type Suite, type TrainedRun } from '../evaluator/evaluator.ts';
 import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
-import { type BackendName, type EvalJob, type Fidelity, type TaskSpec, type TrainResult, CACHE_TIERS } from '../vocabulary/index.ts';
-import { BaselineCache, evaluateScored, FAILED_FITNESS, type ScoredResult } from '../proxy/fitness.ts';
+import { CACHE_TIERS, type BackendName, type Fidelity, type TaskSpec } from '../vocabulary/index.ts';
 import { resolveTaskList } from '../tasks/spec.ts';
 import { EvaluationCache, type CachedScore } from '../search/cache.ts';
 import { evolve, initialState, type Child, type EvolutionOptions, type EvolutionState, type Member, type Scored } from '../search/evolution.ts';
 import { runFunnel } from '../search/funnel.ts';
-import { mutate } from '../search/mutate.ts';
+import { mutate, MutationFailure } from '../search/mutate.ts';
 import { loadSearchSpace, type SearchSpace } from '../search/space.ts';
 import type { Store } from '../store/db.ts';
+import { acquireRunLease, assertLease, holdsLease, RunLease, type LeaseRecord } from '../store/lease.ts';
 import {
   addLineage,
   addPopulationSnapshot,
@@ -45,11 +44,13 @@ import {
   type Run,
 } from '../store/queries.ts';
 import { Rng } from '../util/rng.ts';
+import { ConfigError, ResumeError } from './errors.ts';
 
-/** Seeds of the paired evaluations: the same for every candidate and every run, so results are shared. */
-export function evaluationSeeds(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => i + 1);
-}
+/**
+ * Children in flight per worker in a steady-state search: with one batch job per candidate and task,
+ * a second candidate per worker keeps a job queued for every worker that frees up.
+ */
+export const IN_FLIGHT_PER_WORKER = 2;
 
 export interface SearchConfig {
   /** Space name or path, as given. */
@@ -76,8 +77,11 @@ export interface Progress {
   readonly elapsedSeconds: number;
   readonly best: { readonly fitness: number; readonly programId: number; readonly family: string };
   readonly cache: EvaluationCache['counts'];
+  /** Batch jobs running in the pool now. */
   readonly busyWorkers: number;
   readonly workers: number;
+  /** Busy worker-seconds / (workers x wall seconds) since the pool started. */
+  readonly utilization: number;
   readonly phase: 'warm-start' | 'search' | 'funnel';
 }
 
@@ -87,6 +91,8 @@ export interface SearchHooks {
   shouldStop?(): boolean;
   /** Evaluator override (tests): by default a piscina pool of `workers` threads. */
   pool?: EvaluationPool;
+  /** The run's lease was taken over from a holder that is gone (exited, or its heartbeat stale). */
+  onTakeover?(runId: number, previous: LeaseRecord, reason: string): void;
 }
 
 export interface SearchOutcome {
@@ -111,23 +117,13 @@ function spaceDigest(space: SearchSpace): string {
   return digest(readFileSync(space.file, 'utf8') + '\n' + space.warmStart.text);
 }
 
-/** The program with its update scaled by c: the same as running it at lr * c when lr enters linearly. */
-export function scaleUpdate(p: Program, c: number): Program {
-  if (c === 1) return p;
-  const update = p.outputs[0] as string;
-  return {
-    ...p,
-    statements: [...p.statements, { target: update, op: 'mul', args: [{ kind: 'var', name: update }, { kind: 'num', value: c }] }],
-  };
-}
-
-function metricsOf(r: ScoredResult): { [k: string]: JsonValue } {
+function metricsOf({ result: r, baselineLoss }: TrainedRun): { [k: string]: JsonValue } {
   return {
     initialLoss: r.initialLoss,
     finalLoss: r.finalLoss,
     metric: r.metric,
     metricName: r.metricName,
-    baselineLoss: r.baselineLoss,
+    baselineLoss,
     steps: r.steps,
     lossCurve: r.lossCurve.map(([s, l]) => [s, Number.isFinite(l) ? l : null]),
   };
@@ -139,13 +135,12 @@ class SearchSession {
   readonly tasks: TaskSpec[];
   readonly seeds: number[];
   readonly cache: EvaluationCache;
-  readonly baselines = new BaselineCache();
+  readonly evaluator: Evaluator;
   private readonly programs = new Map<number, Program>();
   private readonly families = new Map<number, string>();
   /** Structural hash per program id (the mutation guard needs the parent's). */
   readonly hashes = new Map<number, string>();
   private readonly inFlight = new Map<string, Promise<Scored>>();
-  private busy = 0;
   private readonly t0 = performance.now();
   /** Seconds spent writing to the store (for the store's share of the search's time). */
   storeSeconds = 0;
@@ -169,34 +164,45 @@ class SearchSession {
   ) {
     this.space = loadSearchSpace(config.space);
     this.tasks = resolveTaskList(config.tasks ?? this.space.tasks.join(','));
-    this.seeds = evaluationSeeds(this.space.seedsPerEvaluation);
+    this.seeds = pairedSeeds(this.space.seedsPerEvaluation);
     this.cache = new EvaluationCache((hash, fp) => this.storedScore(hash, fp));
+    this.evaluator = new Evaluator((job) => pool.run(job));
   }
 
   elapsed(): number {
     return (performance.now() - this.t0) / 1000;
   }
 
-  /** Store a program (once per raw text) with its analysis; returns its id. */
-  saveProgram(p: Program): { id: number; hash: string; fingerprint: string } {
-    const a = analyze(p);
-    const family = recognizeFamily(p);
+  suite(fidelity: Fidelity): Suite {
+    return {
+      tasks: this.tasks,
+      seeds: this.seeds,
+      lrMultipliers: this.space.lrMultipliers,
+      fidelity,
+      backend: this.config.backend,
+      timeLimitSeconds: this.space.limits.timeoutSeconds * fidelity,
+    };
+  }
+
+  /** Store a program (once per raw text) with its analysis (made here unless the caller has it); returns its id. */
+  saveProgram(p: Program, analysis: Analysis = analyze(p)): { id: number; hash: string; fingerprint: string } {
+    const family = analysis.family;
     const params: Record<string, number> = {};
     for (const [k, v] of Object.entries(family.hyperparameters)) if (typeof v === 'number') params[k] = v;
     const id = this.timedWrite(() => upsertProgram(this.store, {
       raw: printProgram(p),
       size: p.statements.length,
-      canonical: printProgram(a.program),
-      structuralHash: a.hash,
-      fingerprint: a.fingerprint,
-      liveSize: a.program.statements.length,
+      canonical: printProgram(analysis.program),
+      structuralHash: analysis.hash,
+      fingerprint: analysis.fingerprint,
+      liveSize: analysis.program.statements.length,
       family: family.family,
       familyParams: params,
     }));
     this.programs.set(id, p);
     this.families.set(id, family.family);
-    this.hashes.set(id, a.hash);
-    return { id, hash: a.hash, fingerprint: a.fingerprint };
+    this.hashes.set(id, analysis.hash);
+    return { id, hash: analysis.hash, fingerprint: analysis.fingerprint };
   }
 
   programOf(id: number): Program {
@@ -216,24 +222,16 @@ class SearchSession {
     return this.families.get(id) ?? 'unknown';
   }
 
-  /** Tier 3: every (task, seed, lr multiplier) of this configuration stored for an equivalent program. */
-  private storedScore(hash: string, fingerprint: string, fidelity: Fidelity = this.fidelity()): CachedScore | undefined {
-    for (const key of [{ structuralHash: hash }, { fingerprint }]) {
-      const perPair: number[] = [];
+  /** Cache tier 3: the whole suite stored for an equivalent program (same hash, else same fingerprint). */
+  private storedScore(hash: string, fingerprint: string): CachedScore | undefined {
+    for (const program of [{ structuralHash: hash }, { fingerprint }]) {
       let sourceProgramId = -1;
-      for (const t of this.tasks) {
-        for (const seed of this.seeds) {
-          let best = -Infinity;
-          for (const lr of this.space.lrMultipliers) {
-            const e = findEvaluation(this.store, key, { task: t.name, fidelity, seed, lrMultiplier: lr });
-            if (!e) return undefined;
-            sourceProgramId = e.programId;
-            best = Math.max(best, e.fitness ?? FAILED_FITNESS);
-          }
-          perPair.push(best);
-        }
-      }
-      if (perPair.length > 0) return { fitness: perPair.reduce((a, b) => a + b, 0) / perPair.length, sourceProgramId };
+      const score = this.evaluator.scoreFromStore(this.suite(this.fidelity()), (key) => {
+        const e = findEvaluation(this.store, program, key);
+        if (e) sourceProgramId = e.programId;
+        return e;
+      });
+      if (score) return { fitness: score.fitness, sourceProgramId };
     }
     return undefined;
   }
@@ -242,55 +240,26 @@ class SearchSession {
     return this.space.fidelity as Fidelity;
   }
 
-  /**
-   * Train a program on every task, seed and lr multiplier; store each evaluation as it finishes.
-   * Fitness = mean over (task, seed) of the best lr multiplier's fitness.
-   */
+  /** The program's fitness on the suite at this fidelity; every run is stored as soon as it is trained. */
   async scoreProgram(programId: number, fidelity: Fidelity): Promise<number> {
-    const program = this.programOf(programId);
-    const jobs: Promise<number>[] = [];
-    for (const spec of this.tasks) {
-      for (const seed of this.seeds) {
-        const perLr = this.space.lrMultipliers.map(async (lr) => {
-          const known = findEvaluation(this.store, { programId }, { task: spec.name, fidelity, seed, lrMultiplier: lr });
-          if (known) return known.fitness ?? FAILED_FITNESS;
-          const job: EvalJob = {
-            programText: printProgram(scaleUpdate(program, lr)),
-            task: spec.name,
-            fidelity,
-            seed,
-            backend: this.config.backend,
-            timeLimitSeconds: this.space.limits.timeoutSeconds * fidelity,
-          };
-          this.busy++;
-          let r: ScoredResult;
-          try {
-            r = await evaluateScored((j) => this.pool.evaluate(j), job, { cache: this.baselines, spec });
-          } finally {
-            this.busy--;
-          }
-          const fitness = r.fitness ?? FAILED_FITNESS;
-          this.timedWrite(() => recordEvaluation(this.store, {
+    const score = await this.evaluator.score(this.programOf(programId), this.suite(fidelity), {
+      known: (key) => findEvaluation(this.store, { programId }, key),
+      record: (r) =>
+        this.timedWrite(() =>
+          recordEvaluation(this.store, {
             programId,
-            task: spec.name,
-            fidelity,
-            seed,
-            lrMultiplier: lr,
+            ...r.key,
             fitness: r.fitness,
             metrics: metricsOf(r),
-            status: r.status,
-            reason: r.reason === '' ? null : r.reason,
-            backend: r.backend,
-            seconds: r.seconds,
+            status: r.result.status,
+            reason: r.result.reason === '' ? null : r.result.reason,
+            backend: r.result.backend,
+            seconds: r.result.seconds,
             runId: this.run.id,
-          }));
-          return fitness;
-        });
-        jobs.push(Promise.all(perLr).then((xs) => Math.max(...xs)));
-      }
-    }
-    const all = await Promise.all(jobs);
-    return all.reduce((a, b) => a + b, 0) / all.length;
+          }),
+        ),
+    });
+    return score.fitness;
   }
 
   /** Train unless an identical program (same structural hash) is already training: then share its result. */
@@ -307,6 +276,7 @@ class SearchSession {
   }
 
   progress(state: EvolutionState, phase: Progress['phase']): Progress {
+    const pool = this.pool.stats();
     return {
       runId: this.run.id,
       trained: state.counters.trained,
@@ -315,13 +285,16 @@ class SearchSession {
       elapsedSeconds: this.elapsed(),
       best: { fitness: state.best.fitness, programId: state.best.programId, family: this.familyOf(state.best.programId) },
       cache: this.cache.counts,
-      busyWorkers: Math.min(this.busy, this.pool.size),
+      busyWorkers: pool.running,
       workers: this.pool.size,
+      utilization: pool.wallSeconds > 0 ? pool.busySeconds / (this.pool.size * pool.wallSeconds) : 0,
       phase,
     };
   }
 
+  /** Inside the caller's write transaction: refuses to write a run whose lease another process took over. */
   persist(state: EvolutionState, rng: Rng): void {
+    assertLease(this.store, this.run.id);
     const s: PersistedState = {
       population: state.population,
       best: state.best,
@@ -344,7 +317,7 @@ function evolutionOptions(config: SearchConfig, space: SearchSpace, parallelism:
   return {
     populationSize: space.population.size,
     tournamentSize: space.population.tournament,
-    parallelism,
+    parallelism: parallelism * IN_FLIGHT_PER_WORKER,
     deterministic: config.deterministic,
     budget: config.budget,
     maxGenerated: Math.max(10_000, config.budget * 200),
@@ -356,13 +329,13 @@ export function configToJson(c: SearchConfig): { [k: string]: JsonValue } {
   return { ...c, funnelFidelities: [...c.funnelFidelities] };
 }
 
-/** Validates a configuration before anything is written; throws Error with one line. */
+/** Validates a configuration before anything is written; throws ConfigError (or the space's SpaceError, the tasks' TaskError) with one line. */
 export function validateConfig(c: SearchConfig): void {
-  if (!Number.isInteger(c.budget) || c.budget < 1) throw new RangeError(`budget must be a positive integer, got ${c.budget}`);
-  if (!Number.isInteger(c.workers) || c.workers < 1) throw new RangeError(`workers must be a positive integer, got ${c.workers}`);
-  if (!Number.isInteger(c.seed) || c.seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${c.seed}`);
-  if (c.timeLimitSeconds !== null && !(c.timeLimitSeconds > 0)) throw new RangeError(`time limit must be positive, got ${c.timeLimitSeconds}`);
-  if (!Number.isInteger(c.funnelEntrants) || c.funnelEntrants < 0) throw new RangeError(`funnel entrants must be a non-negative integer`);
+  if (!Number.isInteger(c.budget) || c.budget < 1) throw new ConfigError(`budget must be a positive integer, got ${c.budget}`);
+  if (!Number.isInteger(c.workers) || c.workers < 1) throw new ConfigError(`workers must be a positive integer, got ${c.workers}`);
+  if (!Number.isInteger(c.seed) || c.seed < 0) throw new ConfigError(`seed must be a non-negative integer, got ${c.seed}`);
+  if (c.timeLimitSeconds !== null && !(c.timeLimitSeconds > 0)) throw new ConfigError(`time limit must be positive, got ${c.timeLimitSeconds}`);
+  if (!Number.isInteger(c.funnelEntrants) || c.funnelEntrants < 0) throw new ConfigError(`funnel entrants must be a non-negative integer`);
   const space = loadSearchSpace(c.space);
   resolveTaskList(c.tasks ?? space.tasks.join(','));
 }
@@ -389,17 +362,25 @@ async function drive(session: SearchSession, state: EvolutionState, rng: Rng): P
     rng,
     makeChild(parent: Member, r: Rng): Child | undefined {
       let m;
+      // Each attempt is reduced once: its hash guards the mutation, the same analysis is stored.
+      const analyses = new WeakMap<Program, Analysis>();
+      const hashOf = (p: Program): string => {
+        const a = analyze(p);
+        analyses.set(p, a);
+        return a.hash;
+      };
       try {
         const parentHash = session.hashes.get(parent.programId);
-        m = mutate(session.programOf(parent.programId), r, space, (p) => structuralHash(p), {
+        m = mutate(session.programOf(parent.programId), r, space, hashOf, {
           ...(parentHash === undefined ? {} : { parentHash }),
           hashIgnoresDeadCode: true,
         });
-      } catch {
-        return undefined; // no valid child of this parent within the space's tries
+      } catch (e) {
+        if (e instanceof MutationFailure) return undefined; // no valid child of this parent within the space's tries
+        throw e;
       }
       const child: Child = { program: m.child, parent, mutation: m.kind, detail: m.detail };
-      childInfo.set(child, session.saveProgram(m.child));
+      childInfo.set(child, session.saveProgram(m.child, analyses.get(m.child)));
       return child;
     },
     lookup(child: Child): Scored | undefined {
@@ -480,18 +461,38 @@ async function finish(session: SearchSession, state: EvolutionState, rng: Rng): 
     finalists = await funnel(session, stop);
     if (stop()) status = 'interrupted';
   }
-  updateRunStatus(store, run.id, status, status === 'interrupted' ? 'stopped before the budget was spent' : null);
+  store.transaction(() => {
+    assertLease(store, run.id);
+    updateRunStatus(store, run.id, status, status === 'interrupted' ? 'stopped before the budget was spent' : null);
+  });
   return { run: getRun(store, run.id) as Run, status, finalists };
+}
+
+/** Marks the run failed, unless its lease was lost: then the run is another process's to mark. */
+function markFailed(store: Store, runId: number, e: unknown): void {
+  store.transaction(() => {
+    if (holdsLease(store, runId)) updateRunStatus(store, runId, 'failed', (e as Error).message.split('\n')[0] ?? 'error');
+  });
+}
+
+/** The caller's hooks, stopping the search as soon as its lease is lost. */
+function leasedHooks(hooks: SearchHooks, lease: RunLease): SearchHooks {
+  return { ...hooks, shouldStop: () => Boolean(hooks.shouldStop?.()) || lease.lost() };
 }
 
 /** Start a new search: creates the run, trains the warm start, evolves, runs the funnel. */
 export async function startSearch(store: Store, config: SearchConfig, name: string | undefined, hooks: SearchHooks = {}): Promise<SearchOutcome> {
   validateConfig(config);
   const space = loadSearchSpace(config.space);
-  const run = createRun(store, { ...(name ? { name } : {}), space: space.name, seed: config.seed, config: configToJson(config) });
+  const run = store.transaction(() => {
+    const created = createRun(store, { ...(name ? { name } : {}), space: space.name, seed: config.seed, config: configToJson(config) });
+    acquireRunLease(store, created.id);
+    return created;
+  });
+  const lease = new RunLease(store, run.id);
   const pool = hooks.pool ?? createEvaluationPool({ size: config.workers });
   try {
-    const session = new SearchSession(store, run, config, pool, hooks);
+    const session = new SearchSession(store, run, config, pool, leasedHooks(hooks, lease));
     const rng = new Rng(config.seed);
     const warm = session.saveProgram(space.warmStart.program);
     hooks.onProgress?.({ ...session.progress(initialState({ programId: warm.id, fitness: -Infinity }, 1), 'warm-start') });
@@ -505,30 +506,36 @@ export async function startSearch(store: Store, config: SearchConfig, name: stri
     });
     return await finish(session, state, rng);
   } catch (e) {
-    updateRunStatus(store, run.id, 'failed', (e as Error).message.split('\n')[0] ?? 'error');
+    markFailed(store, run.id, e);
     throw e;
   } finally {
     if (!hooks.pool) await pool.close();
+    lease.release();
   }
 }
 
 /** Continue an interrupted (or killed) search from its last arrival, with its own configuration. */
 export async function resumeSearch(store: Store, runId: number, hooks: SearchHooks = {}, overrides: { budget?: number } = {}): Promise<SearchOutcome> {
-  const run = getRun(store, runId);
-  if (!run) throw new Error(`no run with id ${runId}`);
-  const saved = loadRunState<PersistedState>(store, run.id);
-  if (!saved) throw new Error(`run ${run.id} has no saved state to resume from (it failed before its warm start finished)`);
-  const config = { ...(run.config as unknown as SearchConfig), ...(overrides.budget !== undefined ? { budget: overrides.budget } : {}) };
-  validateConfig(config);
-  const space = loadSearchSpace(config.space);
-  if (saved.evolutionState.spaceDigest !== spaceDigest(space)) {
-    throw new Error(`the search space file ${space.file} (or its warm start) changed since run ${run.id} started; resume needs the same space`);
-  }
-  if (run.status === 'done' && overrides.budget === undefined) throw new Error(`run ${run.id} is already done (pass a larger --budget to extend it)`);
-  const pool = hooks.pool ?? createEvaluationPool({ size: config.workers });
+  if (!getRun(store, runId)) throw new ResumeError(`no run with id ${runId}`);
+  // The lease first: the state read below is then the last one any writer saved.
+  const acquired = acquireRunLease(store, runId);
+  if (acquired.tookOver) hooks.onTakeover?.(runId, acquired.tookOver.previous, acquired.tookOver.reason);
+  const lease = new RunLease(store, runId);
+  let pool: EvaluationPool | undefined;
   try {
+    const run = getRun(store, runId) as Run;
+    const saved = loadRunState<PersistedState>(store, run.id);
+    if (!saved) throw new ResumeError(`run ${run.id} has no saved state to resume from (it failed before its warm start finished)`);
+    const config = { ...(run.config as unknown as SearchConfig), ...(overrides.budget !== undefined ? { budget: overrides.budget } : {}) };
+    validateConfig(config);
+    const space = loadSearchSpace(config.space);
+    if (saved.evolutionState.spaceDigest !== spaceDigest(space)) {
+      throw new ResumeError(`the search space file ${space.file} (or its warm start) changed since run ${run.id} started; resume needs the same space`);
+    }
+    if (run.status === 'done' && overrides.budget === undefined) throw new ResumeError(`run ${run.id} is already done (pass a larger --budget to extend it)`);
+    pool = hooks.pool ?? createEvaluationPool({ size: config.workers });
     updateRunStatus(store, run.id, 'running');
-    const session = new SearchSession(store, run, config, pool, hooks);
+    const session = new SearchSession(store, run, config, pool, leasedHooks(hooks, lease));
     // Seed the in-memory cache tiers with everything this run already knows.
     for (const ind of runIndividuals(store, run.id)) {
       const rec = getProgram(store, ind.programId);
@@ -546,9 +553,11 @@ export async function resumeSearch(store: Store, runId: number, hooks: SearchHoo
     const rng = Rng.fromState(saved.rngState as { s: [number, number, number, number]; spare: number | null });
     return await finish(session, state, rng);
   } catch (err) {
-    updateRunStatus(store, run.id, 'failed', (err as Error).message.split('\n')[0] ?? 'error');
+    // A refused resume leaves the run as it was; a resume that started and broke marks it failed.
+    if (pool !== undefined && !(err instanceof ResumeError) && !(err instanceof ConfigError)) markFailed(store, runId, err);
     throw err;
   } finally {
-    if (!hooks.pool) await pool.close();
+    if (pool !== undefined && !hooks.pool) await pool.close();
+    lease.release();
   }
 }

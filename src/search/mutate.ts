@@ -192,6 +192,17 @@ export const MUTATION_KINDS: { readonly [K in MutationKind]: MutationHandler } =
   },
 };
 
+/**
+ * No child for this parent: no mutation kind applies within the space's limits, or every attempt
+ * failed the check or the hash guard. A search skips the parent; any other error from mutate() is a bug.
+ */
+export class MutationFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MutationFailure';
+  }
+}
+
 /** Parent facts by program object: a parent is mutated many times, and a child's check is reused when it becomes one. */
 const INFO_CACHE = new WeakMap<Program, ParentInfo>();
 
@@ -238,7 +249,8 @@ export interface MutateOptions {
 
 /**
  * One mutation of `parent`: a child that type-checks, stays within the space's limits and op list,
- * and has a different hash. Throws when no kind can apply, or after space.mutation.maxTries attempts.
+ * and has a different hash. Throws MutationFailure when no kind can apply, or after space.mutation.maxTries
+ * attempts; an invalid parent is the caller's bug (a plain Error).
  *
  * With a hash blind to dead code (the structural hash), an insertion into a fresh variable is dead
  * at birth and is retried; dead code still enters the genome when a later change stops its use.
@@ -247,7 +259,7 @@ export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: 
   const info = parentInfo(parent);
   const weights = kindWeights(info, space);
   if (!weights.some((w) => w > 0)) {
-    throw new Error(`mutate: no mutation kind with a positive weight applies to a ${parent.statements.length}-statement program in space '${space.name}'`);
+    throw new MutationFailure(`mutate: no mutation kind with a positive weight applies to a ${parent.statements.length}-statement program in space '${space.name}'`);
   }
   const before = opts.parentHash ?? hash(parent);
   for (let attempt = 0; attempt < space.mutation.maxTries; attempt++) {
@@ -261,5 +273,5 @@ export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: 
     infoFromCheck(made.child, checked.statementKinds);
     return { child: made.child, kind, detail: made.detail, childHash };
   }
-  throw new Error(`mutate: no valid child with a new hash after ${space.mutation.maxTries} attempts`);
+  throw new MutationFailure(`mutate: no valid child with a new hash after ${space.mutation.maxTries} attempts`);
 }

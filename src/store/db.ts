@@ -142,6 +142,54 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'evaluations keyed by the scoring configuration (task definition, baseline) and numeric class',
+    // A table constraint cannot be altered in SQLite, so the table is rebuilt. Rows from older
+    // versions keep NULL in both new columns: they stay readable but match no lookup, since what
+    // they were scored under is not known.
+    sql: `
+      CREATE TABLE evaluations_v3 (
+        id INTEGER PRIMARY KEY,
+        program_id INTEGER NOT NULL REFERENCES programs (id),
+        task TEXT NOT NULL,
+        config_hash TEXT,
+        numeric_class TEXT CHECK (numeric_class IS NULL OR numeric_class IN ('float64', 'float32')),
+        fidelity REAL NOT NULL,
+        seed INTEGER NOT NULL,
+        lr_multiplier REAL NOT NULL DEFAULT 1,
+        fitness REAL,
+        metrics TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metrics)),
+        status TEXT NOT NULL,
+        reason TEXT,
+        backend TEXT,
+        seconds REAL,
+        run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (program_id, task, config_hash, numeric_class, fidelity, seed, lr_multiplier)
+      );
+      INSERT INTO evaluations_v3 (id, program_id, task, config_hash, numeric_class, fidelity, seed, lr_multiplier, fitness, metrics, status, reason, backend, seconds, run_id, created_at)
+        SELECT id, program_id, task, NULL, NULL, fidelity, seed, lr_multiplier, fitness, metrics, status, reason, backend, seconds, run_id, created_at FROM evaluations;
+      DROP TABLE evaluations;
+      ALTER TABLE evaluations_v3 RENAME TO evaluations;
+      CREATE INDEX evaluations_by_run ON evaluations (run_id);
+      CREATE INDEX evaluations_by_config ON evaluations (config_hash, numeric_class, task, fidelity, seed, lr_multiplier);
+    `,
+  },
+  {
+    version: 4,
+    description: 'run leases: one writing process per run (src/store/lease.ts)',
+    sql: `
+      CREATE TABLE run_leases (
+        run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        holder_pid INTEGER NOT NULL,
+        holder_host TEXT NOT NULL,
+        holder_started_at TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        heartbeat_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;

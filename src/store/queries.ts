@@ -6,14 +6,17 @@
  * one row per birth (program, parent birth, mutation); the population table holds seats in the
  * aging queue (entry order = queue order), so the population after any step can be rebuilt exactly.
  *
- * Evaluations are unique on (program id, task, fidelity, seed, lr multiplier): the raw program that
- * was trained is recorded, and since the cache consults structural hash and fingerprint before any
+ * Evaluations are unique on (program id, task, configuration hash, numeric class, fidelity, seed, lr
+ * multiplier), where the configuration hash covers what a stored fitness depends on besides the
+ * program (the resolved task definition at its fidelity and the baseline program) and the numeric
+ * class tells Float64 from Float32 training. The raw program that was trained is recorded, and since the cache consults structural hash and fingerprint before any
  * training, an equivalent program is never trained (or stored) twice; findEvaluation looks up by
  * program id, structural hash or fingerprint.
  */
 import type { RngState } from '../util/rng.ts';
-import { CACHE_TIERS, type CacheTier, type EvalStatus } from '../vocabulary/index.ts';
+import { CACHE_TIERS, type CacheTier, type EvalStatus, type NumericClass } from '../vocabulary/index.ts';
 import { StoreError, type Store } from './db.ts';
+import { heldRunIds, releaseRunLease } from './lease.ts';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [k: string]: JsonValue };
 
@@ -141,6 +144,21 @@ export function getRun(store: Store, idOrName: number | string): Run | undefined
 export function updateRunStatus(store: Store, runId: number, status: RunStatus, reason: string | null = null): void {
   const r = store.stmt('UPDATE runs SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?').run(status, reason, now(), runId);
   if (r.changes !== 1) throw new StoreError(store.path, `no run with id ${runId}`);
+}
+
+/**
+ * Marks the running runs whose lease this process holds as interrupted (reason: why) and gives
+ * their leases back, in one transaction; another process's runs are left alone. Returns their ids.
+ */
+export function interruptHeldRuns(store: Store, reason: string): number[] {
+  return store.transaction(() => {
+    const ids = heldRunIds(store);
+    for (const id of ids) {
+      store.stmt("UPDATE runs SET status = 'interrupted', status_reason = ?, updated_at = ? WHERE id = ? AND status = 'running'").run(reason, now(), id);
+      releaseRunLease(store, id);
+    }
+    return ids;
+  });
 }
 
 export interface RunSummary extends Run {
@@ -492,6 +510,9 @@ export function populationHistory(store: Store, runId: number): Seat[] {
 
 export interface EvaluationKey {
   readonly task: string;
+  /** Hash of the scoring configuration: the task definition at its fidelity and the baseline. */
+  readonly configHash: string;
+  readonly numericClass: NumericClass;
   /** Task size relative to the proxy (1 = proxy; the funnel uses 10 and 100). */
   readonly fidelity: number;
   readonly seed: number;
@@ -511,7 +532,10 @@ export interface EvaluationInput extends EvaluationKey {
   readonly runId?: number | null;
 }
 
-export interface EvaluationRecord extends Required<EvaluationInput> {
+export interface EvaluationRecord extends Omit<Required<EvaluationInput>, 'configHash' | 'numericClass'> {
+  /** null for rows stored before the configuration was part of the key (never reused). */
+  readonly configHash: string | null;
+  readonly numericClass: NumericClass | null;
   readonly id: number;
   readonly createdAt: string;
 }
@@ -520,6 +544,8 @@ interface EvaluationDbRow {
   id: number;
   program_id: number;
   task: string;
+  config_hash: string | null;
+  numeric_class: NumericClass | null;
   fidelity: number;
   seed: number;
   lr_multiplier: number;
@@ -538,6 +564,8 @@ function toEvaluation(r: EvaluationDbRow): EvaluationRecord {
     id: r.id,
     programId: r.program_id,
     task: r.task,
+    configHash: r.config_hash,
+    numericClass: r.numeric_class,
     fidelity: r.fidelity,
     seed: r.seed,
     lrMultiplier: r.lr_multiplier,
@@ -552,25 +580,30 @@ function toEvaluation(r: EvaluationDbRow): EvaluationRecord {
   };
 }
 
-const EVALUATION_COLUMNS = 'e.id, e.program_id, e.task, e.fidelity, e.seed, e.lr_multiplier, e.fitness, e.metrics, e.status, e.reason, e.backend, e.seconds, e.run_id, e.created_at';
+const EVALUATION_COLUMNS = 'e.id, e.program_id, e.task, e.config_hash, e.numeric_class, e.fidelity, e.seed, e.lr_multiplier, e.fitness, e.metrics, e.status, e.reason, e.backend, e.seconds, e.run_id, e.created_at';
 
-/** Store one evaluation; the same (program, task, fidelity, seed, lr multiplier) twice keeps the first row. */
+const KEY_COLUMNS = 'task = ? AND config_hash = ? AND numeric_class = ? AND fidelity = ? AND seed = ? AND lr_multiplier = ?';
+
+function keyValues(k: EvaluationKey): [string, string, NumericClass, number, number, number] {
+  return [k.task, k.configHash, k.numericClass, k.fidelity, k.seed, k.lrMultiplier ?? 1];
+}
+
+/** Store one evaluation; the same program under the same key twice keeps the first row. */
 export function recordEvaluation(store: Store, e: EvaluationInput): { id: number; inserted: boolean } {
-  const lr = e.lrMultiplier ?? 1;
   const row = store
     .stmt(
-      `INSERT INTO evaluations (program_id, task, fidelity, seed, lr_multiplier, fitness, metrics, status, reason, backend, seconds, run_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (program_id, task, fidelity, seed, lr_multiplier) DO NOTHING RETURNING id`,
+      `INSERT INTO evaluations (program_id, task, config_hash, numeric_class, fidelity, seed, lr_multiplier, fitness, metrics, status, reason, backend, seconds, run_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (program_id, task, config_hash, numeric_class, fidelity, seed, lr_multiplier) DO NOTHING RETURNING id`,
     )
-    .get(e.programId, e.task, e.fidelity, e.seed, lr, e.fitness, encodeJson(e.metrics), e.status, e.reason ?? null, e.backend ?? null, e.seconds ?? null, e.runId ?? null, now()) as
+    .get(e.programId, ...keyValues(e), e.fitness, encodeJson(e.metrics), e.status, e.reason ?? null, e.backend ?? null, e.seconds ?? null, e.runId ?? null, now()) as
     | { id: number }
     | undefined;
   if (row) return { id: row.id, inserted: true };
   const existing = store
-    .stmt('SELECT id FROM evaluations WHERE program_id = ? AND task = ? AND fidelity = ? AND seed = ? AND lr_multiplier = ?')
+    .stmt(`SELECT id FROM evaluations WHERE program_id = ? AND ${KEY_COLUMNS}`)
     .pluck()
-    .get(e.programId, e.task, e.fidelity, e.seed, lr) as number;
+    .get(e.programId, ...keyValues(e)) as number;
   return { id: existing, inserted: false };
 }
 
@@ -584,16 +617,15 @@ export type ProgramKey = { readonly programId: number } | { readonly structuralH
 
 /** A stored evaluation of a matching program under this configuration (the oldest), or undefined. */
 export function findEvaluation(store: Store, program: ProgramKey, key: EvaluationKey): EvaluationRecord | undefined {
-  const lr = key.lrMultiplier ?? 1;
-  const cfg = 'e.task = ? AND e.fidelity = ? AND e.seed = ? AND e.lr_multiplier = ?';
+  const cfg = KEY_COLUMNS.replace(/(\w+) = \?/g, 'e.$1 = ?');
   let row: unknown;
   if ('programId' in program) {
-    row = store.stmt(`SELECT ${EVALUATION_COLUMNS} FROM evaluations e WHERE e.program_id = ? AND ${cfg}`).get(program.programId, key.task, key.fidelity, key.seed, lr);
+    row = store.stmt(`SELECT ${EVALUATION_COLUMNS} FROM evaluations e WHERE e.program_id = ? AND ${cfg}`).get(program.programId, ...keyValues(key));
   } else {
     const [column, value] = 'structuralHash' in program ? ['structural_hash', program.structuralHash] : ['fingerprint', program.fingerprint];
     row = store
       .stmt(`SELECT ${EVALUATION_COLUMNS} FROM programs p JOIN evaluations e ON e.program_id = p.id WHERE p.${column} = ? AND ${cfg} ORDER BY e.id LIMIT 1`)
-      .get(value, key.task, key.fidelity, key.seed, lr);
+      .get(value, ...keyValues(key));
   }
   return row ? toEvaluation(row as EvaluationDbRow) : undefined;
 }

@@ -84,7 +84,22 @@ export function loadSuites(dir = PROXY_TASKS_DIR): Record<string, string[]> {
   return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string[]>;
 }
 
-/** "default", "digits-mlp,charlm" or a mix: suite names expand to their tasks; order kept, no repeats. */
+/** A task definition from a file of the user's (read afresh each time: it may be edited between runs). */
+export function loadTaskFile(file: string): TaskSpec {
+  if (!existsSync(file)) throw new TaskError(`${file}: no such task file`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new TaskError(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  return validateTaskSpec(raw, file);
+}
+
+/**
+ * "default", "digits-mlp,charlm", "my-task.json" or a mix: suite names expand to their tasks, an entry
+ * ending in .json is a task file; order kept, no repeats.
+ */
 export function resolveTaskList(list: string, dir = PROXY_TASKS_DIR): TaskSpec[] {
   const suites = loadSuites(dir);
   const names: string[] = [];
@@ -92,7 +107,13 @@ export function resolveTaskList(list: string, dir = PROXY_TASKS_DIR): TaskSpec[]
     for (const n of suites[part] ?? [part]) if (!names.includes(n)) names.push(n);
   }
   if (names.length === 0) throw new TaskError('no tasks given');
-  return names.map((n) => loadTaskSpec(n, dir));
+  const specs = names.map((n) => (n.endsWith('.json') ? loadTaskFile(n) : loadTaskSpec(n, dir)));
+  const seen = new Set<string>();
+  for (const s of specs) {
+    if (seen.has(s.name)) throw new TaskError(`two tasks are named '${s.name}'; task names must differ within a suite`);
+    seen.add(s.name);
+  }
+  return specs;
 }
 
 /** The task at a fidelity: x10 and x100 overrides merged in (params one level deep). */

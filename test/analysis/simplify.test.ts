@@ -13,6 +13,7 @@ import { randomProgram } from '../../src/dsl/generate.ts';
 import { getOp } from '../../src/dsl/ops.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { formatNumber, printProgram } from '../../src/dsl/print.ts';
+import { prepare, singleLeaf, step } from '../../src/dsl/interpret.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { compareRuns, loadProgram, programText, shippedProgramNames } from './helpers.ts';
 
@@ -55,10 +56,24 @@ describe('paper-discovered.prog (Program 4) simplifies to the input transforms p
     expect(s.outputs[1]).toBe('m');
   });
 
-  it('the momentum weight of the stored EMA is 0.899 * 1.109 (about 0.997)', () => {
-    const weights = s.statements.filter((t) => t.op === 'interp').map((t) => (t.args[2] as { value: number }).value);
-    expect(weights.sort()).toEqual([0.899, 0.899 * 1.109]);
-    expect(0.899 * 1.109).toBeCloseTo(0.997, 3);
+  it("the fused EMA's weight is the one the original program applies to v, measured by running it", () => {
+    // With g = 0 (clip and arcsin keep 0) the original's new v is its weight on the old v, in every element.
+    const layout = singleLeaf(4);
+    const zeros = () => new Float64Array(4);
+    const ones = new Float64Array(4).fill(1);
+    const out = step(prepare(p), { w: zeros(), g: zeros(), state: [zeros(), ones], lr: 1 }, layout);
+    const measured = out.state[1]![0]!;
+    expect(new Set(out.state[1])).toEqual(new Set([measured]));
+    expect(measured).toBeGreaterThan(0.99);
+    expect(measured).toBeLessThan(1);
+    // The simplified program: one interp on the stored slot v, whose weight is the measured one,
+    // and the Lion direction's interp keeps the program's own 0.899.
+    const interps = s.statements.filter((t) => t.op === 'interp');
+    expect(interps).toHaveLength(2);
+    const weightOf = (t: (typeof interps)[number]) => (t.args[2] as { kind: string; value: number }).value;
+    const stored = interps.find((t) => t.target === s.outputs[2])!;
+    expect(Math.abs(weightOf(stored) - measured)).toBeLessThanOrEqual(2 * Number.EPSILON);
+    expect(interps.filter((t) => t !== stored).map(weightOf)).toEqual([0.899]);
   });
 
   it('the steps name what removed each statement', () => {

@@ -10,12 +10,14 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
 import { loadTaskSpec } from '../../src/tasks/spec.ts';
-import type { BackendName, EvalJob, TaskSpec } from '../../src/vocabulary/index.ts';
+import type { BackendName, BatchJob, TaskSpec, TrainResult } from '../../src/vocabulary/index.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
 
 const program = (name: string): string => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');
 const shortDigits: TaskSpec = { ...loadTaskSpec('digits-mlp'), steps: 40, curvePoints: 40 };
-const job = (name: string, backend: BackendName, seed = 3): EvalJob => ({ programText: program(name), task: shortDigits, fidelity: 1, seed, backend });
+const job = (name: string, backend: BackendName, seed = 3): BatchJob => ({ programText: program(name), task: shortDigits, fidelity: 1, runs: [{ seed, lrMultiplier: 1 }], backend });
+/** The one result of a one-run batch job. */
+const single = async (p: EvaluationPool, j: BatchJob): Promise<TrainResult> => (await p.run(j))[0] as TrainResult;
 
 describe.skipIf(lavapipeSkipReason !== undefined)('evaluation pool on webgpu-software', () => {
   let pool: EvaluationPool | undefined;
@@ -31,10 +33,10 @@ describe.skipIf(lavapipeSkipReason !== undefined)('evaluation pool on webgpu-sof
   it('runs webgpu-software workers whose results equal wasm workers\' results', async () => {
     pool = createEvaluationPool({ size: 2, timeoutSeconds: 120 });
     const [gpuSgd, gpuLion, wasmSgd, wasmLion] = await Promise.all([
-      pool.evaluate(job('sgd', 'webgpu-software')),
-      pool.evaluate(job('lion', 'webgpu-software')),
-      pool.evaluate(job('sgd', 'wasm')),
-      pool.evaluate(job('lion', 'wasm')),
+      single(pool!, job('sgd', 'webgpu-software')),
+      single(pool!, job('lion', 'webgpu-software')),
+      single(pool!, job('sgd', 'wasm')),
+      single(pool!, job('lion', 'wasm')),
     ]);
     for (const r of [gpuSgd, gpuLion, wasmSgd, wasmLion]) expect(r.status, r.reason).toBe('ok');
     expect(gpuSgd.backend).toBe('webgpu-software');
@@ -53,20 +55,20 @@ describe.skipIf(lavapipeSkipReason !== undefined)('evaluation pool on webgpu-sof
   it('turns a failed GPU setup into failed results with the reason, and goes on', async () => {
     pool = createEvaluationPool({ size: 2, timeoutSeconds: 120 });
     // Hardware demanded on a machine whose only adapter is lavapipe.
-    const results = await Promise.all([1, 2, 3].map((seed) => pool!.evaluate(job('sgd', 'webgpu', seed))));
+    const results = await Promise.all([1, 2, 3].map((seed) => single(pool!, job('sgd', 'webgpu', seed))));
     for (const r of results) {
       expect(r.status).toBe('failed');
       expect(r.reason).toMatch(/^webgpu is not available: (only a software adapter|no WebGPU adapter|no Vulkan)/);
       expect(r.reason).not.toContain('\n');
     }
-    const after = await pool.evaluate(job('sgd', 'wasm'));
+    const after = await single(pool!, job('sgd', 'wasm'));
     expect(after.status, after.reason).toBe('ok');
   });
 
   it('reports a Vulkan driver list that names a missing file, in every worker', async () => {
     process.env.VK_ICD_FILENAMES = '/nonexistent/vulkan/icd.json';
     pool = createEvaluationPool({ size: 2, timeoutSeconds: 120 });
-    const results = await Promise.all([1, 2, 3, 4].map((seed) => pool!.evaluate(job('lion', 'webgpu-software', seed))));
+    const results = await Promise.all([1, 2, 3, 4].map((seed) => single(pool!, job('lion', 'webgpu-software', seed))));
     for (const r of results) {
       expect(r.status).toBe('failed');
       expect(r.reason).toBe('webgpu is not available: no Vulkan driver: VK_ICD_FILENAMES names /nonexistent/vulkan/icd.json, which does not exist');

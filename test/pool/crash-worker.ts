@@ -3,11 +3,11 @@
  * to check that the pool survives them.
  */
 import evaluate from '../../src/pool/worker.ts';
-import type { EvalJob, TrainResult } from '../../src/vocabulary/index.ts';
+import type { BatchJob, TrainResult } from '../../src/vocabulary/index.ts';
 
 const hoard: unknown[] = [];
 
-export default async function crashOrEvaluate(job: EvalJob): Promise<TrainResult> {
+export default async function crashOrEvaluate(job: BatchJob): Promise<TrainResult[]> {
   switch (job.programText) {
     case '#exit':
       process.exit(3);

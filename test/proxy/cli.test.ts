@@ -27,20 +27,43 @@ describe('optsearch tasks', () => {
 });
 
 describe('optsearch eval', () => {
-  it('scores the baseline program itself at fitness 1 and prints per-task figures', () => {
-    const r = cli('eval', 'search-spaces/programs/adamw.prog', 'search-spaces/programs/lion.prog', '--tasks', 'quadratic', '--backend', 'wasm', '--workers', '0', '--json');
+  type Report = {
+    program: string;
+    task: string;
+    fitness: number;
+    seeds: { seed: number; fitness: number; lrMultiplier: number; perMultiplier: { lrMultiplier: number; fitness: number; status: string; finalLoss: number | null; metric: number | null; backend: string; seconds: number }[] }[];
+  };
+
+  it('scores the baseline program itself at fitness 1 at its own lr, and prints per-multiplier figures', () => {
+    const r = cli('eval', 'search-spaces/programs/adamw.prog', 'search-spaces/programs/lion.prog', '--tasks', 'quadratic', '--backend', 'wasm', '--workers', '0', '--lr-multipliers', '1', '--seeds', '1,2', '--json');
     expect(r.code, r.err).toBe(0);
-    const rows = JSON.parse(r.out) as { program: string; task: string; status: string; fitness: number; finalLoss: number; backend: string; seconds: number }[];
+    const rows = JSON.parse(r.out) as Report[];
     expect(rows).toHaveLength(2);
     const adamw = rows.find((x) => x.program.endsWith('adamw.prog'))!;
-    expect(adamw.status).toBe('ok');
     expect(adamw.fitness).toBe(1);
-    expect(adamw.backend).toBe('wasm');
-    expect(adamw.seconds).toBeGreaterThan(0);
-    const text = cli('eval', 'search-spaces/programs/adamw.prog', '--tasks', 'quadratic', '--backend', 'wasm', '--workers', '1', '--seed', '3');
+    expect(adamw.seeds.map((s) => s.seed)).toEqual([1, 2]);
+    const run = adamw.seeds[0]!.perMultiplier[0]!;
+    expect(run).toMatchObject({ lrMultiplier: 1, fitness: 1, status: 'ok', backend: 'wasm' });
+    expect(run.seconds).toBeGreaterThan(0);
+    const text = cli('eval', 'search-spaces/programs/adamw.prog', '--tasks', 'quadratic', '--backend', 'wasm', '--workers', '1', '--lr-multipliers', '3,1');
     expect(text.code, text.err).toBe(0);
-    expect(text.out).toMatch(/program\s+task\s+status\s+final loss\s+baseline\s+metric\s+fitness\s+seconds\s+backend/);
-    expect(text.out).toMatch(/quadratic\s+ok\s+\d\.\d{4}\s+\d\.\d{4}\s+\S+ max \|w - w\*\|\s+1\.000\s+\d+\.\d\d\s+wasm/);
+    expect(text.out).toMatch(/program\s+task\s+seed\s+lr\s+status\s+final loss\s+baseline\s+metric\s+fitness\s+seconds\s+backend/);
+    expect(text.out).toMatch(/quadratic\s+1\s+x1( \*)?\s+ok\s+\d\.\d{4}\s+\d\.\d{4}\s+\S+ max \|w - w\*\|\s+1\.000\s+\d+\.\d\d\s+wasm/);
+    expect(text.out).toMatch(/adamw\.prog on quadratic: fitness \d\.\d{3} \(AdamW = 1; mean over 1 seed\(s\) of the best multiplier: x[31]\)/);
+  });
+
+  it('scores Lion on digits-mlp as the search does: its best multiplier (x10) reaches real accuracy, not the hurdle', () => {
+    const r = cli('eval', 'search-spaces/programs/lion.prog', '--tasks', 'digits-mlp', '--workers', '0', '--json');
+    expect(r.code, r.err).toBe(0);
+    const [report] = JSON.parse(r.out) as Report[];
+    const seed = report!.seeds[0]!;
+    expect(seed.perMultiplier.map((m) => m.lrMultiplier)).toEqual([10, 3, 1]);
+    expect(seed.lrMultiplier).toBe(10);
+    const best = seed.perMultiplier.find((m) => m.lrMultiplier === 10)!;
+    expect(best.status).toBe('ok');
+    expect(best.metric).toBeGreaterThan(0.9);
+    expect(report!.fitness).toBe(best.fitness);
+    expect(report!.fitness).toBeGreaterThan(0);
   });
 
   it('rejects bad input with one line and exit code 2', () => {
@@ -50,7 +73,10 @@ describe('optsearch eval', () => {
     const cases: [string[], RegExp][] = [
       [['eval', 'search-spaces/programs/lion.prog', '--tasks', 'no-such-task'], /unknown task 'no-such-task'/],
       [['eval', 'search-spaces/programs/lion.prog', '--fidelity', '3'], /--fidelity must be 1, 10 or 100/],
-      [['eval', 'search-spaces/programs/lion.prog', '--seed', '-1'], /--seed must be an integer/],
+      [['eval', 'search-spaces/programs/lion.prog', '--seeds', 'x'], /--seeds must be a comma-separated list of non-negative integers/],
+      [['eval', 'search-spaces/programs/lion.prog', '--seeds', '-1'], /--seeds must be/],
+      [['eval', 'search-spaces/programs/lion.prog', '--lr-multipliers', '0'], /--lr-multipliers must be a comma-separated list of positive numbers, got '0'/],
+      [['eval', 'search-spaces/programs/lion.prog', '--lr-multipliers', '1,,3'], /--lr-multipliers must be/],
       [['eval', 'search-spaces/programs/lion.prog', '--workers', 'two'], /--workers must be an integer/],
       [['eval', 'search-spaces/programs/lion.prog', '--backend', 'tpu'], /--backend must be/],
       [['eval', join(dir, 'missing.prog')], /no such program file/],

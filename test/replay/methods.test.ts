@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { recognizeFamily } from '../../src/analysis/family.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { bestPerMethod, methodPrograms, SGD_LR_FACTOR, STUDY_GRID } from '../../src/replay/methods.ts';
-import { pairedDifference, standardError } from '../../src/replay/scorer.ts';
+import { pairedDifference, standardError } from '../../src/util/stats.ts';
 
 const labelNumber = (label: string, key: string): number | undefined => {
   const m = new RegExp(`(?:^|, )${key} ([0-9.e-]+)`).exec(label);

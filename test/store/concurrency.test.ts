@@ -23,7 +23,7 @@ describe('a reader while a writer writes (WAL)', () => {
     for (let batch = 0; batch < 5; batch++) {
       writer.transaction(() => {
         for (let i = 0; i < 100; i++) {
-          recordEvaluation(writer, { programId: p, task: 't', fidelity: 1, seed: batch * 100 + i, fitness: i, metrics: {}, status: 'ok', runId: run.id });
+          recordEvaluation(writer, { programId: p, task: 't', configHash: 'c', numericClass: 'float64', fidelity: 1, seed: batch * 100 + i, fitness: i, metrics: {}, status: 'ok', runId: run.id });
           if (i % 25 === 0) {
             // Mid-transaction: the reader sees exactly the previous batches, with no wait.
             expect(countEvaluations(reader.db)).toBe(batch * 100);
@@ -39,7 +39,7 @@ describe('a reader while a writer writes (WAL)', () => {
       });
       expect(countEvaluations(reader.db)).toBe((batch + 1) * 100);
     }
-    expect(findEvaluation(reader, { programId: p }, { task: 't', fidelity: 1, seed: 499 })?.fitness).toBe(99);
+    expect(findEvaluation(reader, { programId: p }, { task: 't', configHash: 'c', numericClass: 'float64', fidelity: 1, seed: 499 })?.fitness).toBe(99);
     reader.close();
     writer.close();
   });

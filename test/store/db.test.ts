@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { APPLICATION_ID, MIGRATIONS, openStore, schemaVersion, SCHEMA_VERSION, StoreError } from '../../src/store/db.ts';
-import { addLineage, addPopulationSnapshot, createRun, findEvaluation, getRun, populationAt, recordEvaluation, upsertProgram } from '../../src/store/queries.ts';
+import { addLineage, addPopulationSnapshot, createRun, evaluationsOf, findEvaluation, getRun, populationAt, recordEvaluation, upsertProgram } from '../../src/store/queries.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'optsearch-db-'));
@@ -90,14 +90,24 @@ describe('migrations', () => {
     const run = createRun(v1, { name: 'old', space: 'lion', seed: 3, config: { budget: 5 } });
     const pid = upsertProgram(v1, { raw: 'def train(w, g, lr):\n  return g\n', size: 0, structuralHash: 'h' });
     addLineage(v1, run.id, { birth: 0, programId: pid, parentBirth: null, mutation: 'warm-start', detail: '', fitness: 0.25 });
-    recordEvaluation(v1, { programId: pid, task: 'quadratic', fidelity: 1, seed: 0, fitness: 0.25, metrics: { loss: 1.5 }, status: 'ok', runId: run.id });
+    // The version-1 table has no configuration columns: written as version 1 wrote it.
+    v1.db
+      .prepare("INSERT INTO evaluations (program_id, task, fidelity, seed, lr_multiplier, fitness, metrics, status, backend, run_id, created_at) VALUES (?, 'quadratic', 1, 0, 1, 0.25, '{\"loss\":1.5}', 'ok', 'reference', ?, 'then')")
+      .run(pid, run.id);
     v1.close();
-    expect(() => openStore(path, { readonly: true })).toThrow(/schema version 1 is older than 2; open it once for writing/);
+    expect(() => openStore(path, { readonly: true })).toThrow(new RegExp(`schema version 1 is older than ${SCHEMA_VERSION}; open it once for writing`));
 
     const s = openStore(path);
     expect(schemaVersion(s)).toBe(SCHEMA_VERSION);
     expect(getRun(s, 'old')?.config).toEqual({ budget: 5 });
-    expect(findEvaluation(s, { structuralHash: 'h' }, { task: 'quadratic', fidelity: 1, seed: 0 })?.metrics).toEqual({ loss: 1.5 });
+    // The old evaluation stays readable, but what it was scored under is unknown: it is never reused.
+    expect(evaluationsOf(s, pid)).toMatchObject([{ task: 'quadratic', configHash: null, numericClass: null, fitness: 0.25, metrics: { loss: 1.5 }, backend: 'reference' }]);
+    for (const numericClass of ['float64', 'float32'] as const) {
+      expect(findEvaluation(s, { structuralHash: 'h' }, { task: 'quadratic', configHash: 'any', numericClass, fidelity: 1, seed: 0 })).toBeUndefined();
+    }
+    // A new evaluation under a known configuration sits beside it.
+    expect(recordEvaluation(s, { programId: pid, task: 'quadratic', configHash: 'c1', numericClass: 'float64', fidelity: 1, seed: 0, fitness: 0.5, metrics: {}, status: 'ok' }).inserted).toBe(true);
+    expect(findEvaluation(s, { structuralHash: 'h' }, { task: 'quadratic', configHash: 'c1', numericClass: 'float64', fidelity: 1, seed: 0 })?.fitness).toBe(0.5);
     addPopulationSnapshot(s, run.id, 0, [0, 0]);
     expect(populationAt(s, run.id, 0).map((m) => m.programId)).toEqual([pid, pid]);
     s.close();
@@ -130,7 +140,7 @@ describe('refusing files that are not ours, without touching them', () => {
     raw.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run();
     raw.pragma('journal_mode = DELETE');
     raw.close();
-    expectRefusedUnchanged(path, /database schema version 99 is newer than this optsearch supports \(2\); use a newer optsearch/);
+    expectRefusedUnchanged(path, new RegExp(`database schema version 99 is newer than this optsearch supports \\(${SCHEMA_VERSION}\\); use a newer optsearch`));
     expectRefusedUnchanged(path, /schema version 99 is newer/, true);
   });
 

@@ -46,6 +46,8 @@ const count = (s: Store, table: string): number => s.db.prepare(`SELECT COUNT(*)
 const evaluation = (programId: number, over: Partial<EvaluationInput> = {}): EvaluationInput => ({
   programId,
   task: 'quadratic',
+  configHash: 'cfg-a',
+  numericClass: 'float64',
   fidelity: 1,
   seed: 0,
   fitness: 0.5,
@@ -153,7 +155,7 @@ describe('evaluations', () => {
     const p = upsertProgram(s, { raw: 'p', size: 1, structuralHash: 'hp', fingerprint: 'fp' });
     const twin = upsertProgram(s, { raw: 'p with dead code', size: 2, structuralHash: 'hp', fingerprint: 'fp' });
     recordEvaluation(s, evaluation(p, { fitness: 0.25, lrMultiplier: 1 / 3, runId: run.id, status: 'hurdle', reason: 'loss above start' }));
-    const cfg = { task: 'quadratic', fidelity: 1, seed: 0, lrMultiplier: 1 / 3 };
+    const cfg = { task: 'quadratic', configHash: 'cfg-a', numericClass: 'float64' as const, fidelity: 1, seed: 0, lrMultiplier: 1 / 3 };
     for (const key of [{ programId: p }, { structuralHash: 'hp' }, { fingerprint: 'fp' }]) {
       expect(findEvaluation(s, key, cfg)).toMatchObject({ programId: p, fitness: 0.25, status: 'hurdle', reason: 'loss above start', backend: 'wasm', seconds: 1.25, runId: run.id, metrics: { loss: 0.1, curve: [3, 2, 1] } });
     }
@@ -163,6 +165,8 @@ describe('evaluations', () => {
     expect(findEvaluation(s, { fingerprint: 'fp' }, { ...cfg, seed: 1 })).toBeUndefined();
     expect(findEvaluation(s, { fingerprint: 'fp' }, { ...cfg, fidelity: 10 })).toBeUndefined();
     expect(findEvaluation(s, { fingerprint: 'fp' }, { ...cfg, task: 'digits' })).toBeUndefined();
+    expect(findEvaluation(s, { fingerprint: 'fp' }, { ...cfg, configHash: 'cfg-b' })).toBeUndefined();
+    expect(findEvaluation(s, { fingerprint: 'fp' }, { ...cfg, numericClass: 'float32' })).toBeUndefined();
     expect(listEvaluations(s, { runId: run.id })).toHaveLength(1);
     expect(listEvaluations(s, { runId: run.id + 1 })).toHaveLength(0);
     expect(listEvaluations(s)).toHaveLength(1);

@@ -1,23 +1,28 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { Evaluator, SuiteError, type PairScore, type Suite, type SuiteScore } from '../../evaluator/evaluator.ts';
+import { defaultBaselineProgram } from '../../evaluator/fitness.ts';
 import { createEvaluationPool } from '../../pool/pool.ts';
 import { BackendUnavailableError, initBackend } from '../../proxy/backend.ts';
-import { BACKEND_CHOICES, isBackendName, type BackendName, type EvalJob, type Fidelity, type TaskSpec, type TrainResult } from '../../vocabulary/index.ts';
-import { BaselineCache, defaultBaselineProgram, evaluateScored, type ScoredResult } from '../../proxy/fitness.ts';
-import { runEvalJob } from '../../proxy/job.ts';
+import { runBatchJob } from '../../proxy/job.ts';
 import { isFidelity, resolveTaskList, TaskError } from '../../tasks/spec.ts';
+import { BACKEND_CHOICES, isBackendName, type BatchJob, type Fidelity, type RequestedBackend, type TaskSpec, type TrainResult } from '../../vocabulary/index.ts';
 import { CliError } from '../errors.ts';
 import { loadProgramFile } from '../io.ts';
 
 interface EvalOptions {
   tasks: string;
   fidelity: string;
-  seed?: string;
+  seeds: string;
+  lrMultipliers: string;
   backend: string;
   workers?: string;
   baseline?: string;
   json?: boolean;
 }
+
+/** The lr multipliers the search presets score at: a rule's best of its constant x10, x3 and x1. */
+export const DEFAULT_LR_MULTIPLIERS = '10,3,1';
 
 function intOption(value: string, name: string, min: number): number {
   const n = Number(value);
@@ -25,42 +30,122 @@ function intOption(value: string, name: string, min: number): number {
   return n;
 }
 
-const fmt = (x: number | null | undefined, digits = 4): string => (x === null || x === undefined ? '-' : x.toFixed(digits));
+function listOption(value: string, name: string, parse: (part: string) => number | undefined, what: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const out = parts.map((p) => (p === '' ? undefined : parse(p)));
+  if (out.length === 0 || out.some((x) => x === undefined)) throw new CliError(`--${name} must be a comma-separated list of ${what}, got '${value}'`);
+  return [...new Set(out as number[])];
+}
+
+const seedOf = (p: string): number | undefined => (/^\d+$/.test(p) && Number.isSafeInteger(Number(p)) ? Number(p) : undefined);
+const multiplierOf = (p: string): number | undefined => {
+  const x = Number(p);
+  return /^[0-9.eE+-]+$/.test(p) && Number.isFinite(x) && x > 0 ? x : undefined;
+};
+
+const fmt = (x: number | null | undefined, digits = 4): string => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+
+interface TaskReport {
+  readonly program: string;
+  readonly task: string;
+  readonly fidelity: Fidelity;
+  /** Mean over seeds of the best multiplier's fitness (AdamW = 1). */
+  readonly fitness: number;
+  readonly seeds: readonly {
+    readonly seed: number;
+    readonly fitness: number;
+    readonly lrMultiplier: number;
+    readonly perMultiplier: readonly {
+      readonly lrMultiplier: number;
+      readonly fitness: number;
+      readonly status: string;
+      readonly reason: string;
+      readonly finalLoss: number | null;
+      readonly baselineLoss: number | null;
+      readonly metric: number | null;
+      readonly metricName: string;
+      readonly seconds: number;
+      readonly backend: string;
+    }[];
+  }[];
+}
+
+function taskReports(file: string, suite: Suite, score: SuiteScore): TaskReport[] {
+  return suite.tasks.map((spec) => {
+    const pairs = score.pairs.filter((p) => p.task === spec.name);
+    return {
+      program: file,
+      task: spec.name,
+      fidelity: suite.fidelity,
+      fitness: pairs.reduce((a, p) => a + p.fitness, 0) / pairs.length,
+      seeds: pairs.map((p: PairScore) => ({
+        seed: p.seed,
+        fitness: p.fitness,
+        lrMultiplier: p.lrMultiplier,
+        perMultiplier: p.perMultiplier.map((m) => ({
+          lrMultiplier: m.lrMultiplier,
+          fitness: m.fitness,
+          status: m.result?.status ?? 'stored',
+          reason: m.result?.reason ?? '',
+          finalLoss: m.result?.finalLoss ?? null,
+          baselineLoss: m.baselineLoss ?? null,
+          metric: m.result?.metric ?? null,
+          metricName: m.result?.metricName ?? '',
+          seconds: m.result?.seconds ?? 0,
+          backend: m.result?.backend ?? '',
+        })),
+      })),
+    };
+  });
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  console.log(line(head));
+  for (const row of rows) console.log(line(row));
+}
 
 export function register(program: Command): void {
   program
     .command('eval')
-    .description('train proxy tasks with each program and score it against the baseline (AdamW)')
+    .description('score programs as the search does: each task x seed trained at every lr multiplier against the baseline (AdamW), the best multiplier counts')
     .argument('<file...>', 'program files (.prog)')
     .option('--tasks <list>', 'comma-separated task names or suites', 'default')
     .option('--fidelity <n>', 'task variant: 1, 10 or 100', '1')
-    .option('--seed <n>', "evaluation seed (default: each task's own)")
+    .option('--seeds <list>', "comma-separated evaluation seeds (the search's paired seeds start at 1)", '1')
+    .option('--lr-multipliers <list>', 'factors applied to the update; each (task, seed) scores at its best one', DEFAULT_LR_MULTIPLIERS)
     .option('--backend <name>', BACKEND_CHOICES, 'auto')
     .option('--workers <n>', 'parallel workers (0 = run in this process; default: cores)')
     .option('--baseline <file>', 'baseline program (default: search-spaces/programs/adamw.prog)')
     .option('--json', 'print the results as JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  $ optsearch eval search-spaces/programs/lion.prog --tasks digits-mlp,charlm --seed 3 --workers 2\n',
+      `
+Examples:
+  $ optsearch eval search-spaces/programs/lion.prog --tasks digits-mlp
+  $ optsearch eval search-spaces/programs/lion.prog --tasks digits-mlp,charlm --seeds 1,2,3 --workers 2
+  $ optsearch eval my.prog --tasks noisy-quadratic-16 --lr-multipliers 1 --backend reference --json
+`,
     )
     .action(async (files: string[], opts: EvalOptions) => {
       const programs = files.map((f) => ({ file: f, text: loadProgramFile(f).text }));
       const baselineText = opts.baseline ? loadProgramFile(opts.baseline).text : defaultBaselineProgram();
-      let specs: TaskSpec[];
+      let tasks: TaskSpec[];
       try {
-        specs = resolveTaskList(opts.tasks);
+        tasks = resolveTaskList(opts.tasks);
       } catch (e) {
         if (e instanceof TaskError) throw new CliError(e.message);
         throw e;
       }
       const fidelity = Number(opts.fidelity);
       if (!isFidelity(fidelity)) throw new CliError(`--fidelity must be 1, 10 or 100, got '${opts.fidelity}'`);
-      const seed = opts.seed === undefined ? undefined : intOption(opts.seed, 'seed', 0);
-      if (opts.backend !== 'auto' && !isBackendName(opts.backend)) {
-        throw new CliError(`--backend must be ${BACKEND_CHOICES}, got '${opts.backend}'`);
-      }
-      const backend = opts.backend as BackendName | 'auto';
-      const jobsCount = specs.length * (programs.length + 1);
+      const seeds = listOption(opts.seeds, 'seeds', seedOf, 'non-negative integers');
+      const lrMultipliers = listOption(opts.lrMultipliers, 'lr-multipliers', multiplierOf, 'positive numbers');
+      if (opts.backend !== 'auto' && !isBackendName(opts.backend)) throw new CliError(`--backend must be ${BACKEND_CHOICES}, got '${opts.backend}'`);
+      const backend = opts.backend as RequestedBackend;
+      const suite: Suite = { tasks, seeds, lrMultipliers, fidelity, backend };
+      const jobsCount = tasks.length * (programs.length + 1);
       const workers = opts.workers === undefined ? Math.min(availableParallelism(), jobsCount) : intOption(opts.workers, 'workers', 0);
       // Fail fast, in one line, when a forced backend cannot start here.
       if (backend !== 'auto' && backend !== 'reference') {
@@ -72,43 +157,53 @@ export function register(program: Command): void {
         }
       }
       const pool = workers > 0 ? createEvaluationPool({ size: workers }) : undefined;
-      const run = (job: EvalJob): Promise<TrainResult> => (pool ? pool.evaluate(job) : runEvalJob(job));
-      const cache = new BaselineCache();
-      let results: { file: string; result: ScoredResult }[];
+      const run = (job: BatchJob): Promise<TrainResult[]> => (pool ? pool.run(job) : runBatchJob(job));
+      const evaluator = new Evaluator(run, { baselineText });
+      let reports: TaskReport[];
       try {
-        const pending = specs.flatMap((spec) =>
-          programs.map(async (p) => {
-            const job: EvalJob = { programText: p.text, task: spec, fidelity: fidelity as Fidelity, seed: seed ?? spec.seed, backend };
-            return { file: p.file, result: await evaluateScored(run, job, { cache, spec, baselineText }) };
-          }),
-        );
-        results = await Promise.all(pending);
+        const scores = await Promise.all(programs.map(async (p) => ({ p, score: await evaluator.score(p.text, suite) })));
+        reports = scores.flatMap(({ p, score }) => taskReports(p.file, suite, score));
+      } catch (e) {
+        if (e instanceof SuiteError) throw new CliError(e.message);
+        throw e;
       } finally {
         await pool?.close();
       }
       if (opts.json) {
-        console.log(JSON.stringify(results.map((r) => ({ program: r.file, ...r.result })), null, 2));
+        console.log(JSON.stringify(reports, null, 2));
         return;
       }
-      const head = ['program', 'task', 'status', 'final loss', 'baseline', 'metric', 'fitness', 'seconds', 'backend'];
-      const rows = results.map(({ file, result: r }) => [
-        file,
-        `${r.task}${fidelity === 1 ? '' : ` x${fidelity}`}`,
-        r.status,
-        fmt(r.finalLoss),
-        fmt(r.baselineLoss),
-        r.metric === null ? '-' : `${fmt(r.metric)} ${r.metricName}`,
-        fmt(r.fitness, 3),
-        r.seconds.toFixed(2),
-        r.backend || '-',
-      ]);
-      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-      const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-      console.log(line(head));
-      for (const row of rows) console.log(line(row));
-      for (const { file, result: r } of results) if (r.reason) console.log(`${file} on ${r.task}: ${r.status}: ${r.reason}`);
-      const byFile = new Map<string, number[]>();
-      for (const { file, result: r } of results) if (r.fitness !== null) byFile.set(file, [...(byFile.get(file) ?? []), r.fitness]);
-      for (const [file, fs] of byFile) console.log(`${file}: mean fitness ${(fs.reduce((a, b) => a + b, 0) / fs.length).toFixed(3)} over ${fs.length} task(s) (baseline = 1)`);
+      const x = fidelity === 1 ? '' : ` x${fidelity}`;
+      const rows: string[][] = [];
+      for (const r of reports) {
+        for (const s of r.seeds) {
+          for (const m of s.perMultiplier) {
+            rows.push([
+              r.program,
+              `${r.task}${x}`,
+              String(s.seed),
+              `x${m.lrMultiplier}${m.lrMultiplier === s.lrMultiplier ? ' *' : ''}`,
+              m.status,
+              fmt(m.finalLoss),
+              fmt(m.baselineLoss),
+              m.metric === null ? '-' : `${fmt(m.metric)} ${m.metricName}`,
+              fmt(m.fitness, 3),
+              m.seconds.toFixed(2),
+              m.backend || '-',
+            ]);
+          }
+        }
+      }
+      printTable(['program', 'task', 'seed', 'lr', 'status', 'final loss', 'baseline', 'metric', 'fitness', 'seconds', 'backend'], rows);
+      for (const r of reports) for (const s of r.seeds) for (const m of s.perMultiplier) if (m.reason) console.log(`${r.program} on ${r.task} seed ${s.seed} x${m.lrMultiplier}: ${m.status}: ${m.reason}`);
+      console.log('* the multiplier that counts (best fitness of the seed)');
+      for (const r of reports) {
+        const chosen = r.seeds.map((s) => `x${s.lrMultiplier}`).join(', ');
+        console.log(`${r.program} on ${r.task}${x}: fitness ${fmt(r.fitness, 3)} (AdamW = 1; mean over ${r.seeds.length} seed(s) of the best multiplier: ${chosen})`);
+      }
+      for (const p of programs) {
+        const mine = reports.filter((r) => r.program === p.file);
+        if (mine.length > 1) console.log(`${p.file}: mean fitness ${fmt(mine.reduce((a, r) => a + r.fitness, 0) / mine.length, 3)} over ${mine.length} tasks`);
+      }
     });
 }

@@ -10,6 +10,9 @@ import { CliError } from '../errors.ts';
 import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../vocabulary/index.ts';
 import { openForWrite } from '../store-access.ts';
 import { progressLine } from './search.ts';
+import { ConfigError } from '../../runner/errors.ts';
+import { LeaseError } from '../../store/lease.ts';
+import { interruptHeldRuns } from '../../store/queries.ts';
 
 /** The replays that exist, with what each shows. */
 export const REPLAYS: Readonly<Record<string, string>> = {
@@ -90,7 +93,7 @@ export function register(program: Command): void {
         stopRequests++;
         if (stopRequests === 1) process.stderr.write('\nstopping: finishing the evaluations in flight; the runs will be marked interrupted (Ctrl-C again to abandon them)\n');
         else {
-          store.db.prepare("UPDATE runs SET status = 'interrupted', status_reason = 'abandoned' WHERE status = 'running'").run();
+          interruptHeldRuns(store, 'abandoned');
           store.close();
           process.exit(130);
         }
@@ -122,7 +125,7 @@ export function register(program: Command): void {
           },
           shouldStop: () => stopRequests > 0,
         }).catch((e: unknown) => {
-          if (e instanceof SpaceError || e instanceof TaskError || e instanceof RangeError) throw new CliError(e.message);
+          if (e instanceof SpaceError || e instanceof TaskError || e instanceof ConfigError || e instanceof LeaseError) throw new CliError(e.message);
           throw e;
         });
         if (tty) process.stderr.write('\n');

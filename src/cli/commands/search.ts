@@ -5,7 +5,9 @@ import { TaskError } from '../../tasks/spec.ts';
 import { resumeSearch, startSearch, type Progress, type SearchConfig, type SearchOutcome } from '../../runner/search.ts';
 import { SpaceError } from '../../search/space.ts';
 import { StoreError, type Store } from '../../store/db.ts';
-import { topPrograms } from '../../store/queries.ts';
+import { describeHolder, LeaseError } from '../../store/lease.ts';
+import { interruptHeldRuns, topPrograms } from '../../store/queries.ts';
+import { ConfigError, ResumeError } from '../../runner/errors.ts';
 import { CliError } from '../errors.ts';
 import { fmtFitness, styleFor, table } from '../format.ts';
 import { DB_OPTION_HELP, openForWrite, resolveRun } from '../store-access.ts';
@@ -108,8 +110,11 @@ function printOutcome(store: Store, outcome: SearchOutcome, json: boolean): void
   console.log(`inspect with: optsearch show <program>   (fitness: 1 = the AdamW baseline, higher is better)`);
 }
 
-function userError(e: unknown): never {
-  if (e instanceof SpaceError || e instanceof TaskError || e instanceof StoreError || e instanceof RangeError) throw new CliError(e.message);
+/** The errors that are the user's to fix become one line and exit code 2; anything else is a bug. */
+export function userError(e: unknown): never {
+  if (e instanceof SpaceError || e instanceof TaskError || e instanceof StoreError || e instanceof ConfigError || e instanceof ResumeError || e instanceof LeaseError) {
+    throw new CliError(e.message);
+  }
   throw e;
 }
 
@@ -122,15 +127,18 @@ async function withRun(db: string | undefined, json: boolean, run: (store: Store
     // Second Ctrl-C: leave now; the run row says interrupted and resumes from its last arrival.
     process.stderr.write('\nabandoning the evaluations in flight\n');
     try {
-      const runs = store.db.prepare("UPDATE runs SET status = 'interrupted', status_reason = 'abandoned' WHERE status = 'running'");
-      runs.run();
+      interruptHeldRuns(store, 'abandoned');
       store.close();
     } finally {
       process.exit(130);
     }
   };
   try {
-    const outcome = await run(store, { onProgress: (p) => printer.print(p), shouldStop: () => intr.stopped() }).catch(userError);
+    const outcome = await run(store, {
+      onProgress: (p) => printer.print(p),
+      shouldStop: () => intr.stopped(),
+      onTakeover: (runId, previous, reason) => process.stderr.write(`taking over run ${runId} from ${describeHolder(previous)}: ${reason}\n`),
+    }).catch(userError);
     printer.end();
     printOutcome(store, outcome, json);
     if (outcome.status === 'interrupted') process.exitCode = 130;
@@ -195,13 +203,6 @@ export function register(program: Command): void {
       const probe = openForWrite(opts.db);
       const run = resolveRun(probe, ref);
       probe.close();
-      await withRun(opts.db, Boolean(opts.json), async (store, hooks) => {
-        try {
-          return await resumeSearch(store, run.id, hooks, budget === undefined ? {} : { budget });
-        } catch (e) {
-          if (e instanceof Error && /already done|has no saved state|changed since/.test(e.message)) throw new CliError(e.message);
-          throw e;
-        }
-      });
+      await withRun(opts.db, Boolean(opts.json), (store, hooks) => resumeSearch(store, run.id, hooks, budget === undefined ? {} : { budget }));
     });
 }

@@ -9,7 +9,7 @@ import { BACKEND_CHOICES, isBackendName, type BackendName, type Fidelity, type T
 import { isFidelity, resolveTaskList, TaskError } from '../../tasks/spec.ts';
 import { ablateOnSuite } from '../../replay/ablation.ts';
 import { REPLAY_SPACE } from '../../replay/lion.ts';
-import { evaluationSeeds } from '../../runner/search.ts';
+import { Evaluator, pairedSeeds } from '../../evaluator/evaluator.ts';
 import { loadSearchSpace } from '../../search/space.ts';
 import { CliError } from '../errors.ts';
 
@@ -62,12 +62,12 @@ export async function ablateCommand(file: string, opts: AblateCliOptions): Promi
     throw e;
   }
   const { program: simplified, steps } = simplify(p);
-  const suite = { tasks, seeds: evaluationSeeds(seeds), lrMultipliers, fidelity: fidelity as Fidelity, backend: opts.backend as BackendName | 'auto', ...(timeLimit ? { timeLimitSeconds: timeLimit } : {}) };
+  const suite = { tasks, seeds: pairedSeeds(seeds), lrMultipliers, fidelity: fidelity as Fidelity, backend: opts.backend as BackendName | 'auto', ...(timeLimit ? { timeLimitSeconds: timeLimit } : {}) };
   const pool = createEvaluationPool({ size: workers });
   let report;
   try {
     if (!opts.json) process.stderr.write(`ablation: training on ${tasks.map((t) => t.name).join(', ')} x${fidelity}, seeds ${suite.seeds.join(', ')}, lr multipliers ${lrMultipliers.join(', ')}, ${workers} workers\n`);
-    report = await ablateOnSuite(simplified, suite, (j) => pool.evaluate(j), { tolerance });
+    report = await ablateOnSuite(simplified, suite, new Evaluator((j) => pool.run(j)), { tolerance });
   } finally {
     await pool.close();
   }

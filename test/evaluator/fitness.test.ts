@@ -1,17 +1,16 @@
-/** Fitness normalisation, the baseline cache and its persistence hook. */
+/** Fitness normalisation, the baseline cache and its persistence hook, the scoring configuration's hash. */
 import { describe, expect, it } from 'vitest';
 import {
   BaselineCache,
   baselineKey,
   computeFitness,
-  defaultBaselineProgram,
-  evaluateScored,
   FAILED_FITNESS,
+  scoringConfigHash,
   type BaselineStore,
-} from '../../src/proxy/fitness.ts';
-import { failedResult, runEvalJob } from '../../src/proxy/job.ts';
-import { loadTaskSpec } from '../../src/tasks/spec.ts';
-import type { EvalJob, TrainResult } from '../../src/vocabulary/index.ts';
+} from '../../src/evaluator/fitness.ts';
+import { failedResult } from '../../src/proxy/job.ts';
+import { atFidelity, loadTaskSpec } from '../../src/tasks/spec.ts';
+import type { TrainResult } from '../../src/vocabulary/index.ts';
 
 function result(initialLoss: number, finalLoss: number | null, floor = 0, status: TrainResult['status'] = 'ok'): TrainResult {
   return { ...failedResult({ task: 't', fidelity: 1, seed: 0 }, ''), status, initialLoss, finalLoss, lossFloor: floor, checkpointStep: 5, checkpointLoss: finalLoss };
@@ -84,28 +83,19 @@ describe('BaselineCache', () => {
   });
 });
 
-describe('evaluateScored with real training', () => {
-  it('scores the baseline program 1 and a stronger or weaker rule accordingly', async () => {
-    const spec = { ...loadTaskSpec('quadratic'), steps: 150 };
-    const cache = new BaselineCache();
-    let runs = 0;
-    const run = (j: EvalJob) => {
-      runs++;
-      return runEvalJob(j);
-    };
-    const job = (programText: string): EvalJob => ({ programText, task: spec, fidelity: 1, seed: 0, backend: 'wasm' });
-    const self = await evaluateScored(run, job(defaultBaselineProgram()), { cache, spec });
-    expect(self.fitness).toBe(1);
-    // AdamW with twice the learning rate: a different, finished run
-    const faster = defaultBaselineProgram().replace('lr * 0.001', 'lr * 0.002');
-    expect(faster).not.toBe(defaultBaselineProgram());
-    const sgd = await evaluateScored(run, job(faster), { cache, spec });
-    expect(runs).toBe(3); // the baseline ran once
-    expect(sgd.status).toBe('ok');
-    expect(sgd.fitness).not.toBe(1);
-    const idle = await evaluateScored(run, job('def train(w, g, lr):\n  u = g * 0\n  return u\n'), { cache, spec });
-    // no progress at all: stopped at the hurdle, or 0 if it got past it
-    expect(idle.fitness === FAILED_FITNESS || idle.fitness === 0).toBe(true);
-    console.log(`quadratic (150 steps) fitness: adamw ${self.fitness}, adamw lr x2 ${sgd.fitness?.toFixed(3)}, idle ${idle.fitness} (${idle.status})`);
+describe('scoringConfigHash', () => {
+  it('changes with anything that can change a result, not with the words describing the task', () => {
+    const spec = loadTaskSpec('quadratic');
+    const h = scoringConfigHash(spec, 'adamw');
+    expect(scoringConfigHash({ ...spec }, 'adamw')).toBe(h);
+    // key order does not matter
+    expect(scoringConfigHash(Object.fromEntries(Object.entries(spec).reverse()) as typeof spec, 'adamw')).toBe(h);
+    expect(scoringConfigHash({ ...spec, description: 'other words', purpose: 'other', costSeconds: 9 }, 'adamw')).toBe(h);
+    expect(scoringConfigHash({ ...spec, steps: spec.steps + 1 }, 'adamw')).not.toBe(h);
+    expect(scoringConfigHash({ ...spec, params: { ...spec.params, noise: 0.5 } }, 'adamw')).not.toBe(h);
+    expect(scoringConfigHash({ ...spec, hurdles: { ...spec.hurdles, behindRatio: 7 } }, 'adamw')).not.toBe(h);
+    expect(scoringConfigHash(spec, 'another baseline')).not.toBe(h);
+    // a fidelity variant is another definition
+    expect(scoringConfigHash(atFidelity(spec, 10), 'adamw')).not.toBe(h);
   });
 });

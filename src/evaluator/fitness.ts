@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BaselineReference, EvalJob, TaskSpec, TrainResult } from '../vocabulary/index.ts';
+import type { BaselineReference, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 
 export const BASELINE_FITNESS = 1;
 export const FAILED_FITNESS = -2;
@@ -62,6 +62,30 @@ function shortHash(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 16);
 }
 
+/** JSON with object keys sorted, so that equal definitions hash equally whatever their key order. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Fields of a task definition that describe it in words and cannot change a result. */
+const DESCRIPTIVE_FIELDS = new Set(['description', 'purpose', 'costSeconds']);
+
+/**
+ * What a stored fitness depends on besides the program, seed and lr multiplier: the task definition
+ * as resolved at its fidelity (descriptive fields left out) and the baseline program it is normalised
+ * against. Part of the stored-evaluation key, so an edited task file or another baseline never
+ * reuses old fitness.
+ */
+export function scoringConfigHash(resolvedSpec: TaskSpec, baselineText: string): string {
+  const definition = Object.fromEntries(Object.entries(resolvedSpec).filter(([k]) => !DESCRIPTIVE_FIELDS.has(k) && k !== 'fidelity'));
+  return shortHash(`${canonicalJson(definition)}\n${baselineText}`);
+}
+
 /**
  * Cache key of a baseline result: baseline program text, the task definition itself (an edited task
  * file does not reuse stale results), fidelity, seed and requested backend.
@@ -85,6 +109,11 @@ export class BaselineCache {
     return this.memory.size;
   }
 
+  /** Whether this key is computed or being computed in this process. */
+  has(key: string): boolean {
+    return this.memory.has(key);
+  }
+
   get(key: string, compute: () => Promise<TrainResult>): Promise<TrainResult> {
     const hit = this.memory.get(key);
     if (hit) return hit;
@@ -105,36 +134,4 @@ export class BaselineCache {
     );
     return p;
   }
-}
-
-export interface ScoredResult extends TrainResult {
-  /** Fitness against the baseline; null when the baseline did not finish. */
-  readonly fitness: number | null;
-  readonly baselineLoss: number | null;
-  readonly baselineStatus: string;
-}
-
-export type Runner = (job: EvalJob) => Promise<TrainResult>;
-
-export interface ScoreOptions {
-  readonly cache: BaselineCache;
-  /** The task spec of job.task (resolved by the caller; used for the cache key). */
-  readonly spec: TaskSpec;
-  /** Baseline program text (default: search-spaces/programs/adamw.prog). */
-  readonly baselineText?: string;
-}
-
-/** Runs the baseline (once per configuration, cached), then the job with the baseline's hurdle. */
-export async function evaluateScored(run: Runner, job: EvalJob, opts: ScoreOptions): Promise<ScoredResult> {
-  const baselineText = opts.baselineText ?? defaultBaselineProgram();
-  const key = baselineKey(baselineText, opts.spec, job.fidelity, job.seed, job.backend);
-  const baseline = await opts.cache.get(key, () => run({ ...job, programText: baselineText, baseline: undefined }));
-  const ref = baselineReference(baseline);
-  const result = await run(ref ? { ...job, baseline: ref } : { ...job, baseline: undefined });
-  return {
-    ...result,
-    fitness: computeFitness(result, baseline),
-    baselineLoss: baseline.finalLoss,
-    baselineStatus: baseline.status,
-  };
 }
