@@ -7,7 +7,7 @@
  */
 import { gatherRows, loadDataset, splitIndices, type TabularDataset } from '../tasks/data.ts';
 import { datasetParam, glorot, num, numList } from '../tasks/params.ts';
-import { drawTeacherBatch, teacherStudentProblem, type Teacher } from '../tasks/teacher-student.ts';
+import { drawTeacherBatch, teacherStudentProblem } from '../tasks/teacher-student.ts';
 import { Rng } from '../util/rng.ts';
 import type { TaskSpec } from '../vocabulary/index.ts';
 
@@ -84,7 +84,70 @@ function keptStream(key: string, make: () => Stream): Stream {
 /** Streams larger than this are not kept whole: drawn a chunk at a time (as the reference trainer caps its cache). */
 const STREAM_BYTES_MAX = 64 * 2 ** 20;
 
-/** A seed's batches drawn chunk by chunk, the current chunk kept for the other lanes that read it. */
+/** Draws one step's batch from rng: `floats` inputs per row into x, labels into y. */
+type DrawStep = (rng: Rng, x: Float32Array, y: Int32Array) => void;
+
+/** Whether a stream of `steps` batches of `batch` rows of `floats` inputs is kept whole. */
+function keptWhole(steps: number, batch: number, floats: number): boolean {
+  return steps * batch * (floats + 1) * 4 <= Math.min(STREAM_BYTES_MAX, streamBudgetBytes);
+}
+
+/**
+ * A reader of seeds' batch streams. Kept whole: drawn lazily, shared across candidates through the
+ * process cache. Otherwise: drawn a chunk at a time, the current chunk held for the other lane groups
+ * that read it (the engine asks for chunks in order; an earlier step starts the seed's draws again).
+ */
+function streamReader(kind: string, spec: TaskSpec, sizes: readonly number[], batch: number, draw: DrawStep): MlpSource['fill'] {
+  const floats = sizes[0] as number;
+  const fresh = (seed: number): Rng => batchRng(seed, sizes);
+  const stepX = batch * floats;
+  const open = new Map<number, Stream>();
+  const chunked = new Map<number, ChunkedStream>();
+  const drawInto = (rng: Rng, x: Float32Array, y: Int32Array, steps: number): void => {
+    for (let k = 0; k < steps; k++) draw(rng, x.subarray(k * stepX, (k + 1) * stepX), y.subarray(k * batch, (k + 1) * batch));
+  };
+  const whole = keptWhole(spec.steps, batch, floats);
+  return (seed, t0, t1, x, y) => {
+    if (whole) {
+      let s = open.get(seed);
+      if (!s) {
+        const key = JSON.stringify([kind, spec.params, sizes, batch, spec.steps, seed]);
+        s = keptStream(key, () => ({ rng: fresh(seed), x: new Float32Array(spec.steps * stepX), y: new Int32Array(spec.steps * batch), filled: 0 }));
+        open.set(seed, s);
+      }
+      if (s.filled < t1) {
+        drawInto(s.rng, s.x.subarray(s.filled * stepX), s.y.subarray(s.filled * batch), t1 - s.filled);
+        s.filled = t1;
+      }
+      x.set(s.x.subarray(t0 * stepX, t1 * stepX));
+      y.set(s.y.subarray(t0 * batch, t1 * batch));
+      return;
+    }
+    let s = chunked.get(seed);
+    if (!(s && s.from <= t0 && t1 <= s.to)) {
+      if (!s || t0 < s.drawn) {
+        s = { rng: fresh(seed), drawn: 0, from: 0, to: 0, x: new Float32Array(0), y: new Int32Array(0) };
+        chunked.set(seed, s);
+      }
+      const skipX = new Float32Array(stepX);
+      const skipY = new Int32Array(batch);
+      for (; s.drawn < t0; s.drawn++) draw(s.rng, skipX, skipY);
+      if (s.x.length < (t1 - t0) * stepX) {
+        s.x = new Float32Array((t1 - t0) * stepX);
+        s.y = new Int32Array((t1 - t0) * batch);
+      }
+      drawInto(s.rng, s.x, s.y, t1 - t0);
+      s.drawn = t1;
+      s.from = t0;
+      s.to = t1;
+    }
+    const at = t0 - s.from;
+    x.set(s.x.subarray(at * stepX, (at + t1 - t0) * stepX));
+    y.set(s.y.subarray(at * batch, (at + t1 - t0) * batch));
+  };
+}
+
+/** A seed's batches drawn chunk by chunk, the current chunk kept for the other lane groups that read it. */
 interface ChunkedStream {
   rng: Rng;
   /** Steps drawn so far, and the steps held: [from, to). */
@@ -95,55 +158,19 @@ interface ChunkedStream {
   y: Int32Array;
 }
 
+/** Rng(seed) past the initial weights: where the first batch is drawn from. */
+function batchRng(seed: number, sizes: readonly number[]): Rng {
+  const rng = new Rng(seed);
+  initialWeights(rng, sizes);
+  return rng;
+}
+
 export function teacherStudentSource(spec: TaskSpec): MlpSource {
   const problem = teacherStudentProblem(spec);
   const { inputs, classes, teacher, heldOut, hx, hp, hy } = problem;
   const sizes = [inputs, num(spec, 'studentHidden', teacher.hidden), classes];
   const batch = spec.batchSize;
-  const whole = spec.steps * batch * (inputs + 1) * 4 <= Math.min(STREAM_BYTES_MAX, streamBudgetBytes);
-  const freshRng = (seed: number): Rng => {
-    const rng = new Rng(seed);
-    initialWeights(rng, sizes);
-    return rng;
-  };
-  const open = new Map<number, Stream>();
-  const streamOf = (seed: number): Stream => {
-    let s = open.get(seed);
-    if (!s) {
-      const key = JSON.stringify(['teacher-student', spec.params, sizes, batch, spec.steps, seed]);
-      s = keptStream(key, () => ({ rng: freshRng(seed), x: new Float32Array(spec.steps * batch * inputs), y: new Int32Array(spec.steps * batch), filled: 0 }));
-      open.set(seed, s);
-    }
-    return s;
-  };
-  const chunked = new Map<number, ChunkedStream>();
-  const fillChunked = (seed: number, t0: number, t1: number, x: Float32Array, y: Int32Array): void => {
-    let s = chunked.get(seed);
-    if (!(s && s.from <= t0 && t1 <= s.to)) {
-      if (!s || t0 < s.drawn) {
-        // a step already passed (not the engine's order): draw again from the start
-        s = { rng: freshRng(seed), drawn: 0, from: 0, to: 0, x: new Float32Array(0), y: new Int32Array(0) };
-        chunked.set(seed, s);
-      }
-      const p = new Float64Array(classes);
-      const skipX = new Float32Array(batch * inputs);
-      const skipY = new Int32Array(batch);
-      for (; s.drawn < t0; s.drawn++) drawTeacherBatch(s.rng, teacher, skipX, skipY, p);
-      if (s.x.length < (t1 - t0) * batch * inputs) {
-        s.x = new Float32Array((t1 - t0) * batch * inputs);
-        s.y = new Int32Array((t1 - t0) * batch);
-      }
-      for (let t = t0; t < t1; t++, s.drawn++) {
-        const k = t - t0;
-        drawTeacherBatch(s.rng, teacher, s.x.subarray(k * batch * inputs, (k + 1) * batch * inputs), s.y.subarray(k * batch, (k + 1) * batch), p);
-      }
-      s.from = t0;
-      s.to = t1;
-    }
-    const at = t0 - s.from;
-    x.set(s.x.subarray(at * batch * inputs, (at + t1 - t0) * batch * inputs));
-    y.set(s.y.subarray(at * batch, (at + t1 - t0) * batch));
-  };
+  const p = new Float64Array(classes);
   return {
     sizes,
     batch,
@@ -153,23 +180,8 @@ export function teacherStudentSource(spec: TaskSpec): MlpSource {
     hy,
     lossFloor: problem.entropy,
     initialWeights: (seed) => initialWeights(new Rng(seed), sizes),
-    fill(seed, t0, t1, x, y) {
-      if (!whole) return fillChunked(seed, t0, t1, x, y);
-      const s = streamOf(seed);
-      drawUpTo(s, t1, teacher, batch);
-      x.set(s.x.subarray(t0 * batch * inputs, t1 * batch * inputs));
-      y.set(s.y.subarray(t0 * batch, t1 * batch));
-    },
+    fill: streamReader('teacher-student', spec, sizes, batch, (rng, x, y) => drawTeacherBatch(rng, teacher, x, y, p)),
   };
-}
-
-function drawUpTo(s: Stream, t1: number, teacher: Teacher, batch: number): void {
-  const p = new Float64Array(teacher.classes);
-  const inputs = teacher.inputs;
-  for (; s.filled < t1; s.filled++) {
-    const t = s.filled;
-    drawTeacherBatch(s.rng, teacher, s.x.subarray(t * batch * inputs, (t + 1) * batch * inputs), s.y.subarray(t * batch, (t + 1) * batch), p);
-  }
 }
 
 export function classifierSource(spec: TaskSpec): MlpSource {
@@ -184,22 +196,14 @@ export function classifierSource(spec: TaskSpec): MlpSource {
   const hp = new Float32Array(heldOut * ds.classes);
   for (let i = 0; i < heldOut; i++) hp[i * ds.classes + (val.y[i] as number)] = 1;
   const d = ds.features;
-  const whole = spec.steps * batch * (d + 1) * 4 <= Math.min(STREAM_BYTES_MAX, streamBudgetBytes);
-  const freshRng = (seed: number): Rng => {
-    const rng = new Rng(seed);
-    initialWeights(rng, sizes);
-    return rng;
-  };
-  /** Rows of steps [from, to) drawn from rng into x, y at row `at`: the minibatch rows, with replacement. */
-  const gather = (rng: Rng, steps: number, x: Float32Array, y: Int32Array, at: number): void => {
-    for (let i = at; i < at + steps * batch; i++) {
+  /** One step's minibatch: rows drawn with replacement from the training rows. */
+  const draw: DrawStep = (rng, x, y) => {
+    for (let i = 0; i < batch; i++) {
       const r = trainRows[rng.int(trainRows.length)] as number;
       for (let k = 0; k < d; k++) x[i * d + k] = ds.x[r * d + k] as number;
       y[i] = ds.y[r] as number;
     }
   };
-  // small streams kept whole across candidates; larger ones drawn chunk by chunk (the engine asks in order)
-  const chunked = new Map<number, { rng: Rng; drawn: number }>();
   return {
     sizes,
     batch,
@@ -208,25 +212,6 @@ export function classifierSource(spec: TaskSpec): MlpSource {
     hp,
     hy: val.y,
     initialWeights: (seed) => initialWeights(new Rng(seed), sizes),
-    fill(seed, t0, t1, x, y) {
-      if (whole) {
-        const key = JSON.stringify(['classifier', spec.params, sizes, batch, spec.steps, seed]);
-        const s = keptStream(key, () => ({ rng: freshRng(seed), x: new Float32Array(spec.steps * batch * d), y: new Int32Array(spec.steps * batch), filled: 0 }));
-        if (s.filled < t1) {
-          gather(s.rng, t1 - s.filled, s.x, s.y, s.filled * batch);
-          s.filled = t1;
-        }
-        x.set(s.x.subarray(t0 * batch * d, t1 * batch * d));
-        y.set(s.y.subarray(t0 * batch, t1 * batch));
-        return;
-      }
-      let s = chunked.get(seed);
-      if (!s || t0 < s.drawn) chunked.set(seed, (s = { rng: freshRng(seed), drawn: 0 }));
-      const skipX = new Float32Array(batch * d);
-      const skipY = new Int32Array(batch);
-      for (; s.drawn < t0; s.drawn++) gather(s.rng, 1, skipX, skipY, 0);
-      gather(s.rng, t1 - t0, x, y, 0);
-      s.drawn = t1;
-    },
+    fill: streamReader('classifier', spec, sizes, batch, draw),
   };
 }

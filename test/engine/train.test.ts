@@ -107,19 +107,22 @@ describe('simd engine vs the reference trainer', () => {
     expect(crowdRest).toEqual(aloneRest);
   });
 
-  it('teacher batches kept whole or drawn a chunk at a time: the same results', () => {
-    const spec: TaskSpec = { ...loadTaskSpec('teacher-student-16'), steps: 250, curvePoints: 10 };
-    const text = programText('adamw');
-    // seed 1 in both lane groups, so the chunked stream serves one chunk to several lanes
-    const runs: BatchRun[] = [1, 2, 3, 1, 2, 1].map((seed, i) => ({ seed, lrMultiplier: [10, 3, 1][i % 3] as number }));
-    const strip = (rs: TrainResult[]) => rs.map(({ seconds: _s, ...r }) => r);
-    setStreamCache(0);
-    const chunked = strip(trainBatchSimd({ programText: text, spec, fidelity: 1, runs }));
-    setStreamCache(DEFAULT_STREAM_CACHE_BYTES);
-    const whole = strip(trainBatchSimd({ programText: text, spec, fidelity: 1, runs }));
-    expect(chunked).toEqual(whole);
-    expect(whole[0]!.status).toBe('ok');
-  });
+  for (const name of ['teacher-student-16', 'digits-mlp']) {
+    it(`${name}: batches kept whole or drawn a chunk at a time, the same results`, () => {
+      const spec: TaskSpec = { ...loadTaskSpec(name), steps: 250, curvePoints: 10 };
+      const text = programText('adamw');
+      // seed 1 in both lane groups, so a held chunk serves several lanes and groups
+      const runs: BatchRun[] = [1, 2, 3, 1, 2, 1].map((seed, i) => ({ seed, lrMultiplier: [10, 3, 1][i % 3] as number }));
+      const strip = (rs: TrainResult[]) => rs.map(({ seconds: _s, ...r }) => r);
+      setStreamCache(0);
+      const chunked = strip(trainBatchSimd({ programText: text, spec, fidelity: 1, runs }));
+      setStreamCache(DEFAULT_STREAM_CACHE_BYTES);
+      const whole = strip(trainBatchSimd({ programText: text, spec, fidelity: 1, runs }));
+      expect(chunked).toEqual(whole);
+      expect(whole[0]!.status).toBe('ok');
+      expectClose(trainBatchSimd({ programText: text, spec, fidelity: 1, runs: [runs[3]!] })[0]!, reference(text, spec, runs[3]!), 'seed 1 alone', 0.01);
+    });
+  }
 
   it('a kind it does not cover, and a bad program, give failed results with one-line reasons', () => {
     const conv = trainBatchSimd({ programText: programText('adamw'), spec: loadTaskSpec('digits-conv'), fidelity: 1, runs: [{ seed: 1, lrMultiplier: 1 }] });
