@@ -40,6 +40,7 @@ export const SIMD_KINDS = Object.keys(TRAINERS) as readonly TaskKind[];
 
 export function trainBatchSimd(job: SimdJob): TrainResult[] {
   const monitors = job.runs.map((r) => new RunMonitor(job.spec, r.baseline, job.timeLimitSeconds));
+  if (monitors.length === 0) return [];
   try {
     const trainer = TRAINERS[job.spec.kind];
     if (!trainer) throw new Error(`the simd engine trains the task kinds ${SIMD_KINDS.join(', ')}; ${job.spec.name} is ${job.spec.kind}`);

@@ -124,6 +124,25 @@ describe('simd engine vs the reference trainer', () => {
     });
   }
 
+  it('a program without state and with a Scalar update, and no runs at all', () => {
+    const spec: TaskSpec = { ...loadTaskSpec('digits-mlp'), steps: 120, curvePoints: 12 };
+    const texts = ['def f(w, g, lr):\n  u = g * 0.05\n  return u\n', 'def f(w, g, m, lr):\n  n = global_norm(g)\n  u = n * 0.001\n  u = u * lr\n  return u, m\n'];
+    for (const text of texts) {
+      const runs: BatchRun[] = [{ seed: 1, lrMultiplier: 1 }, { seed: 2, lrMultiplier: 3 }];
+      const simd = trainBatchSimd({ programText: text, spec, fidelity: 1, runs });
+      runs.forEach((r, i) => expectClose(simd[i]!, reference(text, spec, r), text.split('\n')[1]!, 2 / 359));
+    }
+    expect(trainBatchSimd({ programText: texts[0]!, spec, fidelity: 1, runs: [] })).toEqual([]);
+  });
+
+  it('the wall-clock limit stops every run as timeout', () => {
+    const spec = loadTaskSpec('teacher-student-16');
+    const results = trainBatchSimd({ programText: programText('lion'), spec, fidelity: 1, runs: [{ seed: 1, lrMultiplier: 1 }, { seed: 2, lrMultiplier: 1 }], timeLimitSeconds: 1e-6 });
+    expect(results.map((r) => r.status)).toEqual(['timeout', 'timeout']);
+    expect(results[0]!.steps).toBeLessThan(spec.steps);
+    expect(results[0]!.reason).toMatch(/wall-clock limit/);
+  });
+
   it('a kind it does not cover, and a bad program, give failed results with one-line reasons', () => {
     const conv = trainBatchSimd({ programText: programText('adamw'), spec: loadTaskSpec('digits-conv'), fidelity: 1, runs: [{ seed: 1, lrMultiplier: 1 }] });
     expect(conv[0]!.status).toBe('failed');
