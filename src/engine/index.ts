@@ -14,7 +14,7 @@ import { parseProgram } from '../dsl/parse.ts';
 import { RunMonitor, taskScheduleValue } from '../tasks/monitor.ts';
 import type { BatchRun, TaskKind, TrainResult } from '../vocabulary/index.ts';
 import { laneGroups, replaySteps, type SimdJob } from './batch.ts';
-import { buildMlpModule } from './mlp.ts';
+import { buildMlpModule, buildUpdateModule, type MlpLayout, type MlpShape } from './mlp.ts';
 import { trainQuadraticBatch } from './quadratic.ts';
 import { classifierSource, teacherStudentSource, type MlpSource } from './sources.ts';
 import { PAGE_BYTES } from './wasm.ts';
@@ -54,15 +54,38 @@ export function trainBatchSimd(job: SimdJob): TrainResult[] {
   return monitors.map((m, i) => m.result(job.fidelity, (job.runs[i] as BatchRun).seed, BACKEND));
 }
 
+/**
+ * Compiled kernels by task shape: they do not depend on the program, so later candidates skip
+ * emitting them and find V8's optimized code already there (a fresh module runs its first tens of
+ * steps in the baseline tier).
+ */
+const kernels = new Map<string, { module: WebAssembly.Module; layout: MlpLayout }>();
+const KERNELS_KEPT = 8;
+
+function kernelsFor(shape: MlpShape): { module: WebAssembly.Module; layout: MlpLayout } {
+  const key = JSON.stringify(shape);
+  let hit = kernels.get(key);
+  if (!hit) {
+    const { bytes, layout } = buildMlpModule(shape);
+    hit = { module: new WebAssembly.Module(bytes), layout };
+    if (kernels.size >= KERNELS_KEPT) kernels.delete(kernels.keys().next().value as string);
+    kernels.set(key, hit);
+  }
+  return hit;
+}
+
 function trainMlpBatch(program: Program, job: SimdJob, monitors: RunMonitor[], source: MlpSource): void {
   const { spec } = job;
   const chunk = Math.min(CHUNK, spec.steps);
-  const { bytes, layout } = buildMlpModule(program, { sizes: source.sizes, batch: source.batch, chunk, steps: spec.steps, heldOut: source.heldOut });
+  const shape: MlpShape = { sizes: source.sizes, batch: source.batch, chunk, steps: spec.steps, heldOut: source.heldOut };
+  const { module, layout } = kernelsFor(shape);
+  const step = buildUpdateModule(program, layout.leaves, layout, layout.regionBytes);
   const groups = laneGroups(job.runs.length);
-  const regionStride = Math.ceil(layout.regionBytes / 64) * 64;
+  const regionStride = Math.ceil(step.end / 64) * 64;
   const sharedBytes = Math.ceil(layout.sharedBytes / 64) * 64;
   const memory = new WebAssembly.Memory({ initial: Math.ceil((sharedBytes + groups.length * regionStride) / PAGE_BYTES) + 1 });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const update = new WebAssembly.Instance(new WebAssembly.Module(step.bytes), { env: { memory } }).exports.step as (base: number, lr: number) => void;
+  const instance = new WebAssembly.Instance(module, { env: { memory, update } });
   const train = instance.exports.train as (base: number, t0: number, count: number) => void;
   const evaluate = instance.exports.evaluate as (base: number) => void;
   const buf = memory.buffer;

@@ -34,8 +34,9 @@ export interface MlpLayout {
   readonly heldY: number;
   /** Offsets inside a lane group's region. */
   readonly w: number;
-  readonly slots: readonly number[];
+  readonly g: number;
   readonly multiplier: number;
+  readonly flag: number;
   readonly stagingX: number;
   readonly stagingY: number;
   /** Bytes of one lane's staged rows (x) and labels (y). */
@@ -55,6 +56,7 @@ export interface MlpLayout {
 
 export interface MlpModule {
   readonly bytes: Uint8Array<ArrayBuffer>;
+  /** regionBytes covers the kernels' part; each update module appends its own (see buildUpdateModule). */
   readonly layout: MlpLayout;
 }
 
@@ -62,8 +64,11 @@ const add = (a: Ex, b: Ex) => op('f32x4.add', a, b);
 const mul = (a: Ex, b: Ex) => op('f32x4.mul', a, b);
 const sub = (a: Ex, b: Ex) => op('f32x4.sub', a, b);
 
-/** Emits the module: exports train(base, t0, count) and evaluate(base). */
-export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
+/**
+ * Emits the kernels of one task shape, for every program: exports train(base, t0, count) and
+ * evaluate(base); imports env.update(base, lr), the program's step (buildUpdateModule).
+ */
+export function buildMlpModule(shape: MlpShape): MlpModule {
   const { sizes, batch: B, chunk } = shape;
   const L = sizes.length - 1;
   const C = sizes[L] as number;
@@ -87,8 +92,6 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   const region = new Arena();
   const w = region.take(P * 16);
   const g = region.take(P * 16);
-  const slotCount = program.inputs.length - 3;
-  const slots = Array.from({ length: slotCount }, () => region.take(P * 16));
   const multiplier = region.take(16);
   const flag = region.take(16);
   const laneX = chunk * B * d0 * 4;
@@ -105,9 +108,8 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
   const evalAgree = region.take(16);
 
   const mb = new ModuleBuilder(1);
+  const updateIdx = mb.importFunction('update', ['i32', 'f32'], []);
   const lib = new MathLib(mb);
-  const updateRegion: UpdateRegion = { leaves, w, g, slots, multiplier, flag, alloc: (bytes) => region.take(bytes) };
-  const update = emitUpdate(mb, lib, program, updateRegion);
   const logIdx = lib.unary('log');
 
   // --- forward: acts[l + 1] = relu(acts[l] W_l + b_l) (no relu on the logits) -------------------
@@ -483,7 +485,7 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
       c.get(base).call(mb.index('backward'));
       c.get(base);
       c.get(t0).get(s).op('i32.add').i32(4).op('i32.mul').mem('f32.load', lrTable);
-      c.call(update.fn);
+      c.call(updateIdx);
       c.get(base).get(s).i32(32).op('i32.mul').op('i32.add');
       c.get(base).vmem('v128.load', flag);
       c.vmem('v128.store', record + 16);
@@ -558,8 +560,9 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
     heldP,
     heldY,
     w,
-    slots,
+    g,
     multiplier,
+    flag,
     stagingX,
     stagingY,
     laneX,
@@ -573,4 +576,23 @@ export function buildMlpModule(program: Program, shape: MlpShape): MlpModule {
     heldPadded,
   };
   return { bytes: mb.bytes(), layout };
+}
+
+/**
+ * A program's update step as a module of its own, exporting update(base, lr) for the kernels: it reads
+ * w, g and the multipliers where the kernels keep them and puts its state slots and temporaries in
+ * the region from `from` on (bytes; returns where its part ends).
+ */
+export function buildUpdateModule(program: Program, leaves: readonly number[], at: { w: number; g: number; multiplier: number; flag: number }, from: number): { bytes: Uint8Array<ArrayBuffer>; end: number } {
+  const arena = new Arena();
+  arena.size = Math.ceil(from / 64) * 64;
+  const total = leaves.reduce((a, b) => a + b, 0);
+  const slots = Array.from({ length: program.inputs.length - 3 }, () => arena.take(total * 16));
+  const mb = new ModuleBuilder(1);
+  const lib = new MathLib(mb);
+  const region: UpdateRegion = { leaves, ...at, slots, alloc: (bytes) => arena.take(bytes) };
+  const update = emitUpdate(mb, lib, program, region);
+  const c = mb.func('step', ['i32', 'f32'], [], true);
+  c.get(c.param(0)).get(c.param(1)).call(update.fn);
+  return { bytes: mb.bytes(), end: arena.size };
 }

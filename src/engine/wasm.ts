@@ -327,6 +327,8 @@ interface FunctionEntry {
   readonly type: number;
   code?: Code;
   readonly exported: boolean;
+  /** Imported from env under `name` (imports come first in the function index space). */
+  readonly imported?: boolean;
 }
 
 /** A module importing env.memory; functions declared first (so they can call each other), then defined. */
@@ -362,6 +364,15 @@ export class ModuleBuilder {
     return i;
   }
 
+  /** A function imported from env; all imports are declared before the first defined function. */
+  importFunction(name: string, params: readonly ValType[], results: readonly ValType[]): number {
+    if (this.functions.some((f) => !f.imported)) throw new Error('wasm function imports must come before defined functions');
+    if (this.byName.has(name)) throw new Error(`wasm function ${name} declared twice`);
+    this.functions.push({ name, type: this.typeIndex(params, results), exported: false, imported: true });
+    this.byName.set(name, this.functions.length - 1);
+    return this.functions.length - 1;
+  }
+
   /** Declares a function and returns its body builder; the body is filled in by the caller. */
   func(name: string, params: readonly ValType[], results: readonly ValType[], exported = false): Code {
     if (this.byName.has(name)) throw new Error(`wasm function ${name} declared twice`);
@@ -390,16 +401,24 @@ export class ModuleBuilder {
     uleb(types, this.typeBytes.length);
     for (const t of this.typeBytes) append(types, t);
     section(1, types);
+    const imported = this.functions.filter((f) => f.imported);
+    const defined = this.functions.filter((f) => !f.imported);
     const imports: number[] = [];
-    uleb(imports, 1);
+    uleb(imports, 1 + imported.length);
     name(imports, 'env');
     name(imports, 'memory');
     imports.push(0x02, 0x00);
     uleb(imports, this.memoryPages);
+    for (const f of imported) {
+      name(imports, 'env');
+      name(imports, f.name);
+      imports.push(0x00);
+      uleb(imports, f.type);
+    }
     section(2, imports);
     const funcs: number[] = [];
-    uleb(funcs, this.functions.length);
-    for (const f of this.functions) uleb(funcs, f.type);
+    uleb(funcs, defined.length);
+    for (const f of defined) uleb(funcs, f.type);
     section(3, funcs);
     const exports: number[] = [];
     const exported = this.functions.map((f, i) => [f, i] as const).filter(([f]) => f.exported);
@@ -411,8 +430,8 @@ export class ModuleBuilder {
     }
     section(7, exports);
     const code: number[] = [];
-    uleb(code, this.functions.length);
-    for (const f of this.functions) {
+    uleb(code, defined.length);
+    for (const f of defined) {
       if (!f.code) throw new Error(`wasm function ${f.name} has no body`);
       const body = f.code.end();
       uleb(code, body.length);
