@@ -406,7 +406,6 @@ export function buildMlpModule(shape: MlpShape): MlpModule {
     const s = c.param(1);
     const off = c.local('i32');
     const dst = c.local('i32');
-    const e = c.local('i32');
     const lanes = Array.from({ length: 4 }, () => c.local('i32'));
     const r = Array.from({ length: 4 }, () => c.local('v128'));
     const t = Array.from({ length: 4 }, () => c.local('v128'));

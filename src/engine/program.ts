@@ -13,9 +13,9 @@
  */
 import type { Program } from '../dsl/ast.ts';
 import { assertValid } from '../dsl/check.ts';
-import { EPS, getOp, type Kind, type OpName } from '../dsl/ops.ts';
-import { assign, f32s, get, op, select, type Ex, MathLib, type UnaryMath } from './math.ts';
-import { ModuleBuilder as ModuleBuilderImpl, type Code, type Local, type ModuleBuilder } from './wasm.ts';
+import { EPS, type Kind, type OpName } from '../dsl/ops.ts';
+import { f32s, get, op, select, type Ex, MathLib, type UnaryMath } from './math.ts';
+import { ModuleBuilder, type Code, type Local } from './wasm.ts';
 
 /** Where a lane group's update reads and writes, relative to its base address (bytes, 16-aligned). */
 export interface UpdateRegion {
@@ -472,7 +472,7 @@ export function standaloneUpdate(program: Program, leaves: readonly number[]): (
   const slots = Array.from({ length: slotCount }, () => take(bufferBytes));
   const multiplier = take(16);
   const flag = take(16);
-  const mb = new ModuleBuilderImpl(1);
+  const mb = new ModuleBuilder(1);
   const lib = new MathLib(mb);
   const region: UpdateRegion = { leaves, w, g, slots, multiplier, flag, alloc: take };
   const compiled = emitUpdate(mb, lib, program, region);
