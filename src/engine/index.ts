@@ -13,7 +13,7 @@ import { errorLine } from '../dsl/errors.ts';
 import { parseProgram } from '../dsl/parse.ts';
 import { RunMonitor, taskScheduleValue } from '../tasks/monitor.ts';
 import type { BatchRun, TaskKind, TrainResult } from '../vocabulary/index.ts';
-import { laneGroups, replaySteps, type SimdJob } from './batch.ts';
+import { LANES, laneGroups, replaySteps, type SimdJob } from './batch.ts';
 import { buildMlpModule, buildUpdateModule, type MlpLayout, type MlpShape } from './mlp.ts';
 import { trainQuadraticBatch } from './quadratic.ts';
 import { classifierSource, teacherStudentSource, type MlpSource } from './sources.ts';
@@ -80,7 +80,7 @@ function trainMlpBatch(program: Program, job: SimdJob, monitors: RunMonitor[], s
   const shape: MlpShape = { sizes: source.sizes, batch: source.batch, chunk, steps: spec.steps, heldOut: source.heldOut };
   const { module, layout } = kernelsFor(shape);
   const step = buildUpdateModule(program, layout.leaves, layout, layout.regionBytes);
-  const groups = laneGroups(job.runs.length);
+  let groups = laneGroups(job.runs.length);
   const regionStride = Math.ceil(step.end / 64) * 64;
   const sharedBytes = Math.ceil(layout.sharedBytes / 64) * 64;
   const memory = new WebAssembly.Memory({ initial: Math.ceil((sharedBytes + groups.length * regionStride) / PAGE_BYTES) + 1 });
@@ -137,6 +137,35 @@ function trainMlpBatch(program: Program, job: SimdJob, monitors: RunMonitor[], s
     const ev = evaluateGroup(g);
     forEachRun(g, (m, lane) => (m.initialLoss = ev[lane]!.loss));
   });
+  /**
+   * Runs still going moved into as few lane groups as they need (stopped runs leave gaps): a run's
+   * weights, state and multiplier go with it; lanes are independent, so its numbers do not change.
+   */
+  const repack = (): void => {
+    const live = job.runs.map((_, r) => r).filter((r) => active[r]);
+    if (Math.ceil(live.length / LANES) >= groups.filter(groupActive).length) return;
+    const kept = [layout.w, ...step.slots];
+    const saved = live.map((run) => {
+      const g = groups.findIndex((group) => group.includes(run));
+      const lane = (groups[g] as number[]).indexOf(run);
+      const base = baseOf(g);
+      return {
+        buffers: kept.map((off) => Float32Array.from({ length: total }, (_, j) => f32[(base + off) / 4 + 4 * j + lane] as number)),
+        multiplier: f32[(base + layout.multiplier) / 4 + lane] as number,
+      };
+    });
+    groups = laneGroups(live.length).map((group) => group.map((k) => live[k] as number));
+    groups.forEach((group, g) => {
+      const base = baseOf(g);
+      group.forEach((run, lane) => {
+        const s = saved[live.indexOf(run)]!;
+        kept.forEach((off, b) => {
+          for (let j = 0; j < total; j++) f32[(base + off) / 4 + 4 * j + lane] = s.buffers[b]![j] as number;
+        });
+        f32[(base + layout.multiplier) / 4 + lane] = s.multiplier;
+      });
+    });
+  };
   const checkpoint = (monitors[0] as RunMonitor).checkpointStep;
   for (let t0 = 0; t0 < spec.steps && active.some((a) => a); ) {
     const t1 = Math.min(t0 + chunk, spec.steps, t0 < checkpoint ? checkpoint : spec.steps);
@@ -166,6 +195,7 @@ function trainMlpBatch(program: Program, job: SimdJob, monitors: RunMonitor[], s
         if (!m.inTime(t1)) active[group[lane] as number] = false;
       });
     });
+    repack();
     t0 = t1;
   }
   groups.forEach((group, g) => {

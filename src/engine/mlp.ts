@@ -582,7 +582,7 @@ export function buildMlpModule(shape: MlpShape): MlpModule {
  * w, g and the multipliers where the kernels keep them and puts its state slots and temporaries in
  * the region from `from` on (bytes; returns where its part ends).
  */
-export function buildUpdateModule(program: Program, leaves: readonly number[], at: { w: number; g: number; multiplier: number; flag: number }, from: number): { bytes: Uint8Array<ArrayBuffer>; end: number } {
+export function buildUpdateModule(program: Program, leaves: readonly number[], at: { w: number; g: number; multiplier: number; flag: number }, from: number): { bytes: Uint8Array<ArrayBuffer>; slots: readonly number[]; end: number } {
   const arena = new Arena();
   arena.size = Math.ceil(from / 64) * 64;
   const total = leaves.reduce((a, b) => a + b, 0);
@@ -593,5 +593,5 @@ export function buildUpdateModule(program: Program, leaves: readonly number[], a
   const update = emitUpdate(mb, lib, program, region);
   const c = mb.func('step', ['i32', 'f32'], [], true);
   c.get(c.param(0)).get(c.param(1)).call(update.fn);
-  return { bytes: mb.bytes(), end: arena.size };
+  return { bytes: mb.bytes(), slots, end: arena.size };
 }

@@ -107,6 +107,21 @@ describe('simd engine vs the reference trainer', () => {
     expect(crowdRest).toEqual(aloneRest);
   });
 
+  it('runs still going after others stop move into fewer lane groups, their numbers unchanged', () => {
+    const spec: TaskSpec = { ...loadTaskSpec('digits-mlp'), steps: 200, curvePoints: 10 };
+    const text = programText('adamw');
+    const behind = { checkpointStep: 50, checkpointLoss: 0 };
+    // eight runs in two groups; six stop at the checkpoint, one survivor in each group
+    const runs: BatchRun[] = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => ({ seed, lrMultiplier: 3, baseline: seed === 2 || seed === 7 ? undefined : behind }));
+    const batch = trainBatchSimd({ programText: text, spec, fidelity: 1, runs });
+    expect(batch.map((r) => r.status)).toEqual(['hurdle', 'ok', 'hurdle', 'hurdle', 'hurdle', 'hurdle', 'ok', 'hurdle']);
+    for (const i of [1, 6]) {
+      const { seconds: _a, ...alone } = trainBatchSimd({ programText: text, spec, fidelity: 1, runs: [runs[i]!] })[0]!;
+      const { seconds: _b, ...inBatch } = batch[i]!;
+      expect(inBatch).toEqual(alone);
+    }
+  });
+
   for (const name of ['teacher-student-16', 'digits-mlp']) {
     it(`${name}: batches kept whole or drawn a chunk at a time, the same results`, () => {
       const spec: TaskSpec = { ...loadTaskSpec(name), steps: 250, curvePoints: 10 };
