@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
 import { startSearch, type SearchConfig } from '../../src/runner/search.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
+import { createRun } from '../../src/store/queries.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/optsearch.mjs');
@@ -105,6 +106,8 @@ describe('search runner', () => {
     const r = cli(['resume', '1', '--db', db]);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.status).toBe(0);
+    // The killed process still held the run's lease: the resume takes it over and says so.
+    expect(r.stderr).toMatch(new RegExp(`taking over run 1 from pid ${child.pid} on host .*: its process has exited`));
 
     const store = openStore(db, { readonly: true });
     const run = store.db.prepare('SELECT status, trained FROM runs WHERE id = 1').get() as { status: string; trained: number };
@@ -194,7 +197,11 @@ describe('search runner', () => {
   });
 
   it('bad input: one clear line, exit code 2, database unchanged', () => {
-    const db = join(dir, 'a.sqlite');
+    // A database of its own with one run in it, closed (so that its bytes are all in the main file).
+    const db = join(dir, 'bad-input.sqlite');
+    const made = openStore(db);
+    createRun(made, { name: 'existing', space: 'laptop', seed: 1, config: {} });
+    made.close();
     const bytes = readFileSync(db);
     const badSpace = join(dir, 'bad-space.json');
     writeFileSync(badSpace, JSON.stringify({ population: { size: -3 } }));
@@ -221,6 +228,5 @@ describe('search runner', () => {
     }
     expect(readFileSync(db).equals(bytes)).toBe(true);
     expect(readFileSync(corrupt).equals(corruptBytes)).toBe(true);
-    copyFileSync(db, join(dir, 'copy.sqlite'));
   });
 });

@@ -8,7 +8,7 @@ import { randomProgram } from '../../src/dsl/generate.ts';
 import { argAccepts, getOp, type Kind } from '../../src/dsl/ops.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { formatArg, printProgram } from '../../src/dsl/print.ts';
-import { MUTATION_KINDS, mutate, mutateConstant } from '../../src/search/mutate.ts';
+import { MUTATION_KINDS, mutate, mutateConstant, MutationFailure } from '../../src/search/mutate.ts';
 import { loadSearchSpace, MUTATION_KIND_NAMES, type MutationKind, type SearchSpace } from '../../src/search/space.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -224,6 +224,7 @@ describe('insert', () => {
     const rng = new Rng(2);
     for (let i = 0; i < 300; i++) expect(mutate(adamw, rng, space, hash).kind).toBe('delete');
     expect(() => mutate(adamw, rng, only(space, 'insert'), hash)).toThrow(/no mutation kind with a positive weight applies/);
+    expect(() => mutate(adamw, rng, only(space, 'insert'), hash)).toThrow(MutationFailure);
   });
 });
 
@@ -380,11 +381,21 @@ describe('kind choice and the hash guard', () => {
     const space = withSpace(laptop, { weights: { insert: 1, modifyConstant: 1 } });
     for (let i = 0; i < 500; i++) expect(mutate(adamw, rng, space, blind).kind).toBe('insert');
     expect(() => mutate(adamw, rng, only(laptop, 'modifyConstant', { maxTries: 50 }), blind)).toThrow(/no valid child with a new hash after 50 attempts/);
+    expect(() => mutate(adamw, rng, only(laptop, 'modifyConstant', { maxTries: 50 }), blind)).toThrow(MutationFailure);
   });
 
   it('refuses an invalid parent', () => {
     const bad = { ...adamw, outputs: ['nope', 'm', 'v'] };
     expect(() => mutate(bad, new Rng(1), laptop, hash)).toThrow(/parent program is invalid/);
+    // An invalid parent is the caller's bug, not a parent without children: not a MutationFailure.
+    let thrown: unknown;
+    try {
+      mutate(bad, new Rng(1), laptop, hash);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(Error);
+    expect(thrown).not.toBeInstanceOf(MutationFailure);
   });
 
   it('MUTATION_KINDS has one handler per kind of the space format', () => {
