@@ -130,9 +130,22 @@ function summarize(suite: Suite, pairs: PairScore[]): SuiteScore {
   return { fitness: mean(pairs.map((p) => p.fitness)), pairs, perSeed };
 }
 
+/**
+ * Most runs in one batch job when the evaluator splits work for several workers: one f32x4 lane
+ * group of the simd engine, so split jobs keep its vectors full.
+ */
+export const RUNS_PER_SPLIT_JOB = 4;
+
 export interface EvaluatorOptions {
   /** Baseline program text (default: search-spaces/programs/adamw.prog). */
   readonly baselineText?: string;
+  /**
+   * Workers behind the transport. When given, a program's runs on one task are split into jobs of
+   * at most RUNS_PER_SPLIT_JOB runs, and fewer runs than workers into one run each, so a single
+   * program (the warm start, the baseline, the last candidate of a search) can occupy every worker.
+   * Absent: one batch job per task.
+   */
+  readonly workers?: number;
   /** Share baseline results with another evaluator. */
   readonly baselines?: BaselineCache;
 }
@@ -140,6 +153,7 @@ export interface EvaluatorOptions {
 export class Evaluator {
   readonly baselineText: string;
   private readonly baselines: BaselineCache;
+  private readonly workers: number | undefined;
   private readonly hashes = new Map<string, string>();
 
   constructor(
@@ -148,6 +162,7 @@ export class Evaluator {
   ) {
     this.baselineText = opts.baselineText ?? defaultBaselineProgram();
     this.baselines = opts.baselines ?? new BaselineCache();
+    this.workers = opts.workers;
   }
 
   /** The stored-evaluation key of one run of any program on this suite. */
@@ -214,7 +229,7 @@ export class Evaluator {
         const ref = baselineReference(baselines.get(r.seed) as TrainResult);
         return { seed: r.seed, lrMultiplier: r.lr, ...(ref ? { baseline: ref } : {}) };
       });
-      const results = await this.runChecked(this.batchJob(programText, spec, suite, runs));
+      const results = await this.runSplit(this.batchJob(programText, spec, suite, runs));
       toTrain.forEach((r, i) => {
         const result = results[i] as TrainResult;
         const baseline = baselines.get(r.seed) as TrainResult;
@@ -249,6 +264,17 @@ export class Evaluator {
     };
   }
 
+  /** The job as sent: whole, or split for several workers (results joined back in run order). */
+  private async runSplit(job: BatchJob): Promise<readonly TrainResult[]> {
+    const n = job.runs.length;
+    if (this.workers === undefined || this.workers <= 1 || n <= 1) return this.runChecked(job);
+    const size = Math.min(RUNS_PER_SPLIT_JOB, Math.ceil(n / this.workers));
+    if (size >= n) return this.runChecked(job);
+    const parts: Promise<readonly TrainResult[]>[] = [];
+    for (let i = 0; i < n; i += size) parts.push(this.runChecked({ ...job, runs: job.runs.slice(i, i + size) }));
+    return (await Promise.all(parts)).flat();
+  }
+
   /** The transport's results, one per run even when a transport misbehaves. */
   private async runChecked(job: BatchJob): Promise<readonly TrainResult[]> {
     const results = await this.runBatch(job);
@@ -263,7 +289,7 @@ export class Evaluator {
     const missing = seeds.filter((s) => !this.baselines.has(keyOf(s)));
     let batch: Promise<readonly TrainResult[]> | undefined;
     const trainMissing = (): Promise<readonly TrainResult[]> =>
-      (batch ??= this.runChecked(this.batchJob(this.baselineText, spec, suite, missing.map((seed) => ({ seed, lrMultiplier: 1 })))));
+      (batch ??= this.runSplit(this.batchJob(this.baselineText, spec, suite, missing.map((seed) => ({ seed, lrMultiplier: 1 })))));
     const results = await Promise.all(
       seeds.map(async (seed) => {
         const i = missing.indexOf(seed);

@@ -11,9 +11,12 @@ import { dirname, join } from 'node:path';
 // Static on purpose: webgpu.ts imports only Node built-ins at load time (Dawn is loaded when used),
 // and a dynamic import() of a .ts file fails inside tsx-loaded piscina workers.
 import * as webgpu from './webgpu.ts';
+import { SIMD_KINDS } from '../engine/index.ts';
 import { REFERENCE_DESCRIPTION } from './reference.ts';
 import type { BackendName } from '../vocabulary/index.ts';
 import type { Tf } from './tf.ts';
+
+export const SIMD_DESCRIPTION = `WebAssembly SIMD engine, float32, four runs per vector (task kinds ${SIMD_KINDS.join(', ')}; auto picks it for them)`;
 
 export interface BackendHandle {
   tf: Tf;
@@ -104,6 +107,8 @@ async function tryBackend(name: BackendName): Promise<string> {
         return await tryCpu();
       case 'reference':
         throw new BackendUnavailableError('the reference backend is the Float64 interpreter, not a tfjs backend; jobs that name it do not start tfjs');
+      case 'simd':
+        throw new BackendUnavailableError('the simd backend is the WebAssembly engine, not a tfjs backend; jobs that name it do not start tfjs');
     }
   } catch (e) {
     const m = e instanceof BackendUnavailableError ? e.message : `${name} backend failed: ${message(e)}`;
@@ -187,6 +192,7 @@ export async function listBackends(): Promise<{ backends: BackendAvailability[];
     }
   }
   out.push({ name: 'reference', available: true, description: REFERENCE_DESCRIPTION });
+  out.unshift({ name: 'simd', available: true, description: SIMD_DESCRIPTION });
   const ok = new Set(out.filter((b) => b.available).map((b) => b.name));
   const auto = AUTO_ORDER.find((b) => ok.has(b) && (b !== 'webgpu' || webgpu.hardwareGpuLikely()));
   // tryWasm/tryCpu switched the process's backend; forget it so initBackend starts clean.

@@ -4,6 +4,7 @@
  * any other transport hand to a worker. Never throws: every problem becomes a 'failed' TrainResult
  * with a one-line reason, one per run.
  */
+import { SIMD_KINDS, trainBatchSimd } from '../engine/index.ts';
 import { initBackend } from './backend.ts';
 import { atFidelity, loadTaskSpec } from '../tasks/spec.ts';
 import { trainReference } from './reference.ts';
@@ -46,6 +47,11 @@ export function resolveJobSpec(job: Pick<EvalJob, 'task'>): TaskSpec {
   return typeof job.task === 'string' ? loadTaskSpec(job.task) : job.task;
 }
 
+/** The simd engine trains a job when it is asked for, and under 'auto' for the kinds it covers. */
+function usesSimd(backend: EvalJob['backend'], spec: TaskSpec): boolean {
+  return backend === 'simd' || ((backend ?? 'auto') === 'auto' && SIMD_KINDS.includes(spec.kind));
+}
+
 export async function runEvalJob(job: EvalJob): Promise<TrainResult> {
   const t0 = performance.now();
   try {
@@ -53,6 +59,10 @@ export async function runEvalJob(job: EvalJob): Promise<TrainResult> {
     if (typeof job.programText !== 'string') return failedResult(job, 'job.programText must be a string');
     if (!Number.isInteger(job.seed)) return failedResult(job, 'job.seed must be an integer');
     const spec = atFidelity(resolveJobSpec(job), job.fidelity);
+    if (usesSimd(job.backend, spec)) {
+      const run = { seed: job.seed, lrMultiplier: 1, ...(job.baseline ? { baseline: job.baseline } : {}) };
+      return trainBatchSimd({ programText: job.programText, spec, fidelity: job.fidelity, runs: [run], ...(job.timeLimitSeconds !== undefined ? { timeLimitSeconds: job.timeLimitSeconds } : {}) })[0] as TrainResult;
+    }
     if (job.backend === 'reference') {
       return trainReference({ program: job.programText, spec, fidelity: job.fidelity, seed: job.seed, baseline: job.baseline, timeLimitSeconds: job.timeLimitSeconds });
     }
@@ -103,8 +113,9 @@ export function failedBatch(job: Partial<BatchJob>, reason: string, status: 'fai
 }
 
 /**
- * Runs a batch job's runs one after the other on the requested backend. Results come back one per
- * run, in the order of job.runs.
+ * Runs a batch job on the requested backend: on the simd engine all runs together ('auto' takes it
+ * for the kinds it trains), on the others one after the other. Results come back one per run, in
+ * the order of job.runs.
  */
 export async function runBatchJob(job: BatchJob): Promise<TrainResult[]> {
   const problem = batchProblem(job);
@@ -114,6 +125,15 @@ export async function runBatchJob(job: BatchJob): Promise<TrainResult[]> {
     program = parseProgram(job.programText);
   } catch (e) {
     return failedBatch(job, errorLine(e));
+  }
+  let spec: TaskSpec;
+  try {
+    spec = atFidelity(resolveJobSpec(job), job.fidelity);
+  } catch (e) {
+    return failedBatch(job, errorLine(e));
+  }
+  if (usesSimd(job.backend, spec)) {
+    return trainBatchSimd({ programText: job.programText, spec, fidelity: job.fidelity, runs: job.runs, ...(job.timeLimitSeconds !== undefined ? { timeLimitSeconds: job.timeLimitSeconds } : {}) });
   }
   const out: TrainResult[] = [];
   for (const run of job.runs) {

@@ -148,7 +148,7 @@ export async function simplificationStage(space: SearchSpace, pool: EvaluationPo
 
   const suite = suiteOf(space, opts.backend, Math.max(ABLATION_SEEDS, space.seedsPerEvaluation), ABLATION_LR_MULTIPLIERS, ABLATION_FIDELITY);
   opts.log(`stage 1: ablation on ${suite.tasks.map((t) => t.name).join(', ')} x${suite.fidelity} (seeds ${suite.seeds.join(', ')}, lr multipliers ${suite.lrMultipliers.join(', ')})...`);
-  const ab: AblationReport = await ablateOnSuite(simplified, suite, new Evaluator((j) => pool.run(j)), { tolerance: opts.tolerance });
+  const ab: AblationReport = await ablateOnSuite(simplified, suite, new Evaluator((j) => pool.run(j), { workers: pool.size }), { tolerance: opts.tolerance });
   lines.push(`ablation on ${suite.tasks.map((t) => t.name).join(', ')} x${suite.fidelity} (${suite.tasks.map((t) => t.steps * suite.fidelity).join(', ')} steps), seeds ${suite.seeds.join(', ')}, each candidate at its best lr multiplier of ${suite.lrMultipliers.join(', ')} (fitness as the search computes it; AdamW = 1):`);
   lines.push(`  start fitness ${f4(ab.startScore.fitness)}; tolerance ${f4(ab.tolerance)}: ${ab.toleranceReason}`);
   for (const d of ab.decisions) {

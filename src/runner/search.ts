@@ -166,7 +166,7 @@ class SearchSession {
     this.tasks = resolveTaskList(config.tasks ?? this.space.tasks.join(','));
     this.seeds = pairedSeeds(this.space.seedsPerEvaluation);
     this.cache = new EvaluationCache((hash, fp) => this.storedScore(hash, fp));
-    this.evaluator = new Evaluator((job) => pool.run(job));
+    this.evaluator = new Evaluator((job) => pool.run(job), { workers: pool.size });
   }
 
   elapsed(): number {

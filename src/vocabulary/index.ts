@@ -14,9 +14,12 @@ export const TASK_KINDS: readonly TaskKind[] = ['quadratic', 'classifier', 'conv
 export type Fidelity = 1 | 10 | 100;
 export const FIDELITIES: readonly Fidelity[] = [1, 10, 100];
 
-/** 'reference' is the Float64 interpreter (never picked by 'auto'); the others are tfjs backends. */
-export type BackendName = 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu' | 'reference';
-export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu', 'reference'];
+/**
+ * 'simd' is the WebAssembly engine (src/engine; 'auto' picks it for the task kinds it trains),
+ * 'reference' the Float64 interpreter (never picked by 'auto'); the others are tfjs backends.
+ */
+export type BackendName = 'simd' | 'gpu' | 'webgpu' | 'webgpu-software' | 'node' | 'wasm' | 'cpu' | 'reference';
+export const BACKEND_NAMES: readonly BackendName[] = ['simd', 'gpu', 'webgpu', 'webgpu-software', 'node', 'wasm', 'cpu', 'reference'];
 export type RequestedBackend = BackendName | 'auto';
 
 export function isBackendName(s: string): s is BackendName {

@@ -86,6 +86,19 @@ describe('Evaluator with a hand-checkable transport', () => {
     expect(jobs).toHaveLength(6);
   });
 
+  it('split for several workers: jobs of at most one lane group, results joined in run order, the same score', async () => {
+    const whole: BatchJob[] = [];
+    const split: BatchJob[] = [];
+    const a = await new Evaluator(fakeTransport(whole)).score(prog('lion'), suiteOf({ tasks: [fakeSpec('a')], seeds: [1, 2, 3, 4] }));
+    const b = await new Evaluator(fakeTransport(split), { workers: 2 }).score(prog('lion'), suiteOf({ tasks: [fakeSpec('a')], seeds: [1, 2, 3, 4] }));
+    expect(b.pairs).toEqual(a.pairs);
+    // the baseline's 4 seeds in 2 jobs of 2, the candidate's 12 runs in 3 jobs of 4
+    expect(whole.map((j) => j.runs.length)).toEqual([4, 12]);
+    expect(split.map((j) => j.runs.length)).toEqual([2, 2, 4, 4, 4]);
+    const candidateRuns = split.slice(2).flatMap((j) => j.runs.map((r) => [r.seed, r.lrMultiplier]));
+    expect(candidateRuns).toEqual(whole[1]!.runs.map((r) => [r.seed, r.lrMultiplier]));
+  });
+
   it('trains only what the store does not know, records each trained run once, and scores stored runs like trained ones', async () => {
     const jobs: BatchJob[] = [];
     const evaluator = new Evaluator(fakeTransport(jobs));

@@ -158,7 +158,7 @@ Examples:
       }
       const pool = workers > 0 ? createEvaluationPool({ size: workers }) : undefined;
       const run = (job: BatchJob): Promise<TrainResult[]> => (pool ? pool.run(job) : runBatchJob(job));
-      const evaluator = new Evaluator(run, { baselineText });
+      const evaluator = new Evaluator(run, { baselineText, ...(pool ? { workers: pool.size } : {}) });
       let reports: TaskReport[];
       try {
         const scores = await Promise.all(programs.map(async (p) => ({ p, score: await evaluator.score(p.text, suite) })));

@@ -48,7 +48,7 @@ export function progressLine(p: Progress): string {
   if (p.phase === 'funnel') return `run ${p.runId}: search finished; re-evaluating the best candidates at higher fidelity (funnel)...`;
   return (
     `trained ${p.trained}/${p.budget}  generated ${p.generated} (${perS}/s)  best ${fmtFitness(p.best.fitness)} ${p.best.family} (#${p.best.programId})  ` +
-    `cache ${rate('structural')}%/${rate('fingerprint')}%/${rate('stored')}% (hash/fp/stored)  workers ${p.busyWorkers}/${p.workers}  eta ${fmtEta(p)}`
+    `cache ${rate('structural')}%/${rate('fingerprint')}%/${rate('stored')}% (hash/fp/stored)  workers ${p.busyWorkers}/${p.workers} (${Math.round(p.utilization * 100)}% busy)  eta ${fmtEta(p)}`
   );
 }
 

@@ -67,7 +67,7 @@ export async function ablateCommand(file: string, opts: AblateCliOptions): Promi
   let report;
   try {
     if (!opts.json) process.stderr.write(`ablation: training on ${tasks.map((t) => t.name).join(', ')} x${fidelity}, seeds ${suite.seeds.join(', ')}, lr multipliers ${lrMultipliers.join(', ')}, ${workers} workers\n`);
-    report = await ablateOnSuite(simplified, suite, new Evaluator((j) => pool.run(j)), { tolerance });
+    report = await ablateOnSuite(simplified, suite, new Evaluator((j) => pool.run(j), { workers: pool.size }), { tolerance });
   } finally {
     await pool.close();
   }
