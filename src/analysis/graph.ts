@@ -1,6 +1,6 @@
 /**
  * The dataflow graph every analysis works on: one node per distinct value (SSA with hash-consing),
- * so renaming, reassignment and duplicate statements disappear on construction. Node ids are
+ * so renaming, reassignment, copies and duplicate statements disappear on construction. Node ids are
  * topological: a node's arguments always have smaller ids.
  *
  * Node 0..inputCount-1 are the program inputs (w, g, slots..., lr), in signature order.
@@ -8,7 +8,7 @@
 import type { Program } from '../dsl/ast.ts';
 import { assertValid } from '../dsl/check.ts';
 import { DslError } from '../dsl/errors.ts';
-import { OPS, type OpSpec } from '../dsl/ops.ts';
+import { COPY_OP, OPS, type OpSpec } from '../dsl/ops.ts';
 
 /** Pseudo-op of an input node (value = input index). */
 export const INPUT = -1;
@@ -66,6 +66,8 @@ export const OP = {
   l2_normalize: mustOp('l2_normalize'),
   thresh_sign: mustOp('thresh_sign'),
 } as const;
+
+const COPY = mustOp(COPY_OP);
 
 export function isCommutative(op: number): boolean {
   return op >= 0 && COMMUTATIVE[op] === true;
@@ -270,7 +272,8 @@ export function buildGraph(p: Program, make?: NodeMaker, onStatement?: (index: n
       args[j] = id;
     }
     onStatement?.(si);
-    const id = mk(op, args);
+    // A copy names an existing value: no node, so hashes and fingerprints do not see it.
+    const id = op === COPY ? (args[0] as number) : mk(op, args);
     const prev = env.get(s.target);
     if (prev !== undefined && g.kind[prev] !== g.kind[id]) invalid(p);
     env.set(s.target, id);

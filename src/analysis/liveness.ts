@@ -27,30 +27,40 @@ export interface ProgramLiveness {
 export function analyzeLiveness(p: Program): ProgramLiveness {
   const { graph, outputs, statementNodes } = buildGraph(p);
   const lv = graphLiveness(graph, outputs);
-  // A statement is live when its node is live and some later read (or the return) sees this
-  // statement's binding rather than an earlier or later one of the same name.
-  const used = readBindings(p);
-  const singleCall = statementNodes.map((n, i) => lv.singleCall[n] === 1 && used[i] === true);
-  const crossStep = statementNodes.map((n, i) => lv.crossStep[n] === 1 && used[i] === true);
-  return { singleCall, crossStep, liveSlots: lv.liveSlots };
+  // A statement is live when its node is live and the return or a live statement reads this
+  // statement's binding (not an earlier or later one of the same name): readers come later, so one
+  // backward pass decides. A copy or a duplicate shares a live node and still dies with its readers.
+  const reads = bindingReads(p);
+  const decide = (nodeLive: Uint8Array): boolean[] => {
+    const live = new Array<boolean>(p.statements.length).fill(false);
+    const readByLive = reads.byReturn.slice();
+    for (let i = p.statements.length - 1; i >= 0; i--) {
+      live[i] = nodeLive[statementNodes[i] as number] === 1 && readByLive[i] === true;
+      if (live[i]) for (const b of reads.byStatement[i] as number[]) readByLive[b] = true;
+    }
+    return live;
+  };
+  return { singleCall: decide(lv.singleCall), crossStep: decide(lv.crossStep), liveSlots: lv.liveSlots };
 }
 
-/** Per statement: whether any later argument or the return reads the name it binds. */
-function readBindings(p: Program): boolean[] {
-  const used = new Array<boolean>(p.statements.length).fill(false);
+/** Which earlier statement's binding each statement's arguments read, and which bindings the return reads. */
+function bindingReads(p: Program): { byStatement: number[][]; byReturn: boolean[] } {
+  const byReturn = new Array<boolean>(p.statements.length).fill(false);
   const binding = new Map<string, number>();
-  p.statements.forEach((s, i) => {
+  const byStatement = p.statements.map((s, i) => {
+    const read: number[] = [];
     for (const a of s.args) if (a.kind === 'var') {
       const b = binding.get(a.name);
-      if (b !== undefined) used[b] = true;
+      if (b !== undefined) read.push(b);
     }
     binding.set(s.target, i);
+    return read;
   });
   for (const o of p.outputs) {
     const b = binding.get(o);
-    if (b !== undefined) used[b] = true;
+    if (b !== undefined) byReturn[b] = true;
   }
-  return used;
+  return { byStatement, byReturn };
 }
 
 /**

@@ -2,7 +2,7 @@
  * Random valid programs and statements, driven by the op table. Used by tests now and by mutation.
  */
 import type { Arg, Program, Statement } from './ast.ts';
-import { argAccepts, getOp, OP_NAMES, resultKind, type Kind, type OpName, type OpSpec } from './ops.ts';
+import { argAccepts, COMPUTING_OPS, getOp, resultKind, type Kind, type OpName, type OpSpec } from './ops.ts';
 import type { Rng } from '../util/rng.ts';
 
 export interface GenerateOptions {
@@ -67,7 +67,7 @@ export function randomStatement(
   scope: Scope,
   opts: { ops?: readonly OpName[]; constantProb?: number; reuseProb?: number; constant?: (r: Rng) => number; taken?: Set<string> },
 ): Statement {
-  const ops = opts.ops ?? OP_NAMES;
+  const ops = opts.ops ?? COMPUTING_OPS;
   const constantProb = opts.constantProb ?? 0.3;
   const constant = opts.constant ?? defaultConstant;
   for (let attempt = 0; attempt < 1000; attempt++) {

@@ -40,7 +40,8 @@ export type Semantics =
   | { readonly type: 'elementwise'; readonly f: (...x: number[]) => number }
   | { readonly type: 'custom'; readonly f: (args: readonly Value[], layout: Layout) => Value };
 
-export type OpGroup = 'constant' | 'binary' | 'unary' | 'reduction' | 'lionk';
+/** copy: `x = y` and `x = 0.5`, a name for a value (kept last in OPS so that op ids, and so hashes, stay as they were). */
+export type OpGroup = 'constant' | 'binary' | 'unary' | 'reduction' | 'lionk' | 'copy';
 
 export interface OpSpec {
   readonly name: string;
@@ -255,6 +256,9 @@ export const OPS = [
     description: 'sign(x) where |x| > e, else 0 (K = sum max(|y| - e, 0))',
     semantics: ew((x, e) => (Math.abs(x!) > e! ? sign(x!) : Math.abs(x!) <= e! ? 0 : NaN)),
   },
+
+  // --- a name for a value: written `x = y` or `x = 1e-8`; the analyses see through it ---------------
+  { name: 'copy', group: 'copy', args: ['N'], result: 'same', description: 'the value itself, written `x = y` or `x = 1e-8`', semantics: ew((x) => x!) },
 ] as const satisfies readonly OpSpec[];
 
 export type OpName = (typeof OPS)[number]['name'];
@@ -278,8 +282,14 @@ export function opByInfix(symbol: string): OpSpec | undefined {
   return BY_INFIX.get(symbol);
 }
 
-/** The paper's function library (44: invert dropped), without the Lion-K additions. */
-export const PAPER_OPS: readonly OpName[] = OPS.filter((o) => o.group !== 'lionk').map((o) => o.name);
+/** The paper's function library (44: invert dropped), without the Lion-K additions and copy. */
+export const PAPER_OPS: readonly OpName[] = OPS.filter((o) => o.group !== 'lionk' && o.group !== 'copy').map((o) => o.name);
+
+/** The op behind `x = y` and `x = 1e-8`. */
+export const COPY_OP = 'copy' satisfies OpName;
+
+/** Ops a random program draws from by default: every op but copy, which computes nothing. */
+export const COMPUTING_OPS: readonly OpName[] = OP_NAMES.filter((n) => n !== COPY_OP);
 
 /** Result kind of an op given the kinds of its arguments (assumes the arguments passed the kind check). */
 export function resultKind(op: OpSpec, argKinds: readonly Kind[]): Kind {

@@ -4,6 +4,7 @@
  *   def train(w, g, m, v, lr):
  *     g2 = square(g)          # one call per statement
  *     update = m / sqrt_v     # the arithmetic ops may be written infix
+ *     eps = 1e-8              # a name for a value (the op copy)
  *     return update, m, v
  *
  * Line-oriented and linear in the input size. Stops at the first error, which names line, column
@@ -11,7 +12,7 @@
  */
 import { KEYWORDS, type Arg, type Pos, type Program, type Statement } from './ast.ts';
 import { DslError, quoteText } from './errors.ts';
-import { opByInfix } from './ops.ts';
+import { COPY_OP, opByInfix } from './ops.ts';
 
 type TokKind = 'ident' | 'number' | 'punct' | 'end';
 interface Token {
@@ -275,14 +276,16 @@ export function parseProgramDetailed(source: string): ParseResult {
       const left = p.operand('a function call, a variable or a number');
       const opTok = p.peek();
       if (opTok.kind === 'end') {
-        fail(lineNo, opTok.col, `expected a binary operator (+ - * /) or a function call; a plain copy is not a statement`);
+        // `eps = 1e-8`, `m_prev = m`: a name for a value (the op copy)
+        stmt = { target: target.text, op: COPY_OP, args: [left], pos: left.pos ?? { line: lineNo, col: head.col } };
+      } else {
+        const spec = opTok.kind === 'punct' ? opByInfix(opTok.text) : undefined;
+        if (!spec) fail(lineNo, opTok.col, `expected a binary operator (+ - * /) or the end of the line, found ${describe(opTok)}`);
+        p.next();
+        const right = p.operand('a variable or a number after the operator');
+        p.expectEnd();
+        stmt = { target: target.text, op: spec.name, args: [left, right], pos: { line: lineNo, col: opTok.col } };
       }
-      const spec = opTok.kind === 'punct' ? opByInfix(opTok.text) : undefined;
-      if (!spec) fail(lineNo, opTok.col, `expected a binary operator (+ - * /), found ${describe(opTok)}`);
-      p.next();
-      const right = p.operand('a variable or a number after the operator');
-      p.expectEnd();
-      stmt = { target: target.text, op: spec.name, args: [left, right], pos: { line: lineNo, col: opTok.col } };
     }
     statements.push(stmt);
   }

@@ -3,7 +3,7 @@
  * Numbers print as the shortest decimal that reads back to the same double.
  */
 import { isIdentifier, type Arg, type Program, type Statement } from './ast.ts';
-import { getOp } from './ops.ts';
+import { COPY_OP, getOp } from './ops.ts';
 
 export function formatNumber(x: number): string {
   if (Object.is(x, -0)) return '-0.0';
@@ -24,6 +24,7 @@ export function formatArg(a: Arg): string {
 }
 
 export function formatExpression(s: Statement): string {
+  if (s.op === COPY_OP && s.args.length === 1) return formatArg(s.args[0] as Arg);
   const spec = getOp(s.op);
   if (spec?.infix !== undefined && s.args.length === 2) {
     return `${formatArg(s.args[0] as Arg)} ${spec.infix} ${formatArg(s.args[1] as Arg)}`;

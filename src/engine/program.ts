@@ -129,6 +129,7 @@ export const LOWERING: Record<OpName, Lowering> = {
     const ax = op('f32x4.abs', x!);
     return select(gt32(ax, e!), sign32(x!), select(op('f32x4.le', ax, e!), f32s(0), f32s(NaN)));
   }),
+  copy: ew(([x]) => x!),
 };
 
 // --- scheduling ---------------------------------------------------------------------------------

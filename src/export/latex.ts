@@ -71,6 +71,7 @@ export const LATEX_OPS: Record<OpName, LatexLowering> = {
   rel_sign: ([a]) => `\\frac{${t(a)}}{\\sqrt{1 + ${t(a)}^{2}}}`,
   l2_normalize: ([a]) => `\\frac{${t(a)}}{\\lVert ${t(a)} \\rVert_2}`,
   thresh_sign: ([a, e]) => `\\operatorname{sign}(${t(a)})\\,[\\lvert ${t(a)} \\rvert > ${t(e)}]`,
+  copy: ([a]) => t(a),
 };
 
 const GREEK = new Set([

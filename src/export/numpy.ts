@@ -6,7 +6,7 @@
  */
 import type { Program } from '../dsl/ast.ts';
 import type { OpName } from '../dsl/ops.ts';
-import { call, call2, constant, emitRule, helper, infix, programComment, pyString, whole, type PyDialect, type PyLowering } from './python.ts';
+import { call, call2, constant, emitRule, helper, infix, programComment, pyString, same, whole, type PyDialect, type PyLowering } from './python.ts';
 
 
 /** Every op in NumPy. An op missing here is a type error. */
@@ -68,6 +68,7 @@ export const NUMPY_OPS: Record<OpName, PyLowering> = {
   rel_sign: helper('_rel_sign'),
   l2_normalize: whole('_l2_normalize'),
   thresh_sign: helper('_thresh_sign'),
+  copy: same,
 };
 
 /** Helper functions; `[()]` turns a 0-d result of np.where back into a NumPy scalar. */

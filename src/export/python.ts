@@ -40,6 +40,8 @@ export const helper = (fn: string): PyLowering => ({ type: 'map', expr: (a) => `
 export const infix = (expr: (a: readonly string[]) => string): PyLowering => ({ type: 'map', expr, infix: true });
 export const whole = (fn: string): PyLowering => ({ type: 'whole', expr: (a) => `${fn}(${a.join(', ')})`, helpers: [fn] });
 export const constant = (code: string): PyLowering => ({ type: 'whole', expr: () => code });
+/** The value itself (`x = y` binds the same list; lists are never changed in place). */
+export const same: PyLowering = { type: 'whole', expr: ([a]) => a as string };
 
 export interface PyDialect {
   readonly ops: Record<OpName, PyLowering>;

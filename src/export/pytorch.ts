@@ -6,7 +6,7 @@
 import type { Program } from '../dsl/ast.ts';
 import type { OpName } from '../dsl/ops.ts';
 import { pascalName } from './names.ts';
-import { call, call2, constant, emitRule, helper, infix, programComment, pyString, whole, type PyDialect, type PyLowering } from './python.ts';
+import { call, call2, constant, emitRule, helper, infix, programComment, pyString, same, whole, type PyDialect, type PyLowering } from './python.ts';
 
 
 /** Every op in PyTorch. An op missing here is a type error. */
@@ -67,6 +67,7 @@ export const TORCH_OPS: Record<OpName, PyLowering> = {
   rel_sign: helper('_rel_sign'),
   l2_normalize: whole('_l2_normalize'),
   thresh_sign: helper('_thresh_sign'),
+  copy: same,
 };
 
 const HELPERS: Record<string, string> = {

@@ -185,6 +185,8 @@ export const LOWERING: Record<OpName, Lowering> = {
     const inside = tf.where(tf.lessEqual(a, e), tf.zerosLike(a), tf.fill(a.shape, NaN));
     return tf.where(tf.greater(a, e), signExact(tf, x), inside);
   }),
+  // the same value under another name (aliasing an input is handled as for `return update, v, m`)
+  copy: custom((_tf, [x]) => x as StepValue),
 };
 
 interface CompiledStatement {

@@ -10,7 +10,7 @@ import type { Program } from '../dsl/ast.ts';
 import { stateSlots } from '../dsl/ast.ts';
 import { checkProgram } from '../dsl/check.ts';
 import { DslError, formatDiagnostic } from '../dsl/errors.ts';
-import { getOp, isOpName, type OpName } from '../dsl/ops.ts';
+import { COPY_OP, getOp, isOpName, type OpName } from '../dsl/ops.ts';
 import { parseProgram } from '../dsl/parse.ts';
 import { FIDELITIES } from '../vocabulary/index.ts';
 
@@ -335,7 +335,8 @@ function loadWarmStart(r: Reader, path: string, baseDir: string, slots: readonly
     r.fail(field, `program's state slots (${progSlots.join(', ')}) differ from slots (${slots.join(', ')})`);
   }
   for (const s of program.statements) {
-    if (!ops.includes(s.op)) r.fail(field, `program uses '${getOp(s.op)?.name ?? s.op}', which is not in ops`);
+    // a copy (`eps = 1e-8`) computes nothing, so it needs no place in ops
+    if (s.op !== COPY_OP && !ops.includes(s.op)) r.fail(field, `program uses '${getOp(s.op)?.name ?? s.op}', which is not in ops`);
   }
   if (program.statements.length > maxLength) r.fail(field, `program has ${program.statements.length} statements, more than length.max (${maxLength})`);
   return { path, resolved, text, program };

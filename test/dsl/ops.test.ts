@@ -153,6 +153,11 @@ const CASES: Record<OpName, readonly Case[]> = {
     { args: [-3, 1], want: -1 },
     { args: [0.5, 1], want: 0 },
   ],
+  copy: [
+    { args: [[1.5, -0, 2e-300, -7]], want: [1.5, -0, 2e-300, -7] },
+    { args: [1e-8], want: 1e-8 },
+    { args: [NaN], want: 'NaN' },
+  ],
 };
 
 function toValue(x: In | 'NaN'): Value {
