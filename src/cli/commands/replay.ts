@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .option('--db <path>', 'SQLite database for the two searches (default: a new results/replay-lion-<time>.sqlite, so no stored evaluation is reused)')
     .option('--stages <list>', 'stages to run: simplify,search,fixpoint', 'simplify,search,fixpoint')
     .option('--tolerance <t>', "ablation tolerance (default: the standard error over seeds of the start program's fitness)")
-    .option('--backend <name>', `training backend for every evaluation: ${BACKEND_CHOICES} (reference: the Float64 interpreter, which trains the replay's quadratic proxy without tfjs)`, 'reference')
+    .option('--backend <name>', `training backend for every evaluation: ${BACKEND_CHOICES} (auto: the simd engine, which trains every replay proxy; reference: the Float64 interpreter, the oracle)`, 'auto')
     .option('--space <preset>', "search preset of stages 2 and 3 (stage 3 uses '<preset>-lion'), e.g. replay-teacher-student; stage 1 always ablates on replay's proxy", 'replay')
     .option('--no-proxy-check', 'skip the AdamW / signum / Lion comparison on the proxy')
     .option('--json', 'print the report as JSON')
