@@ -185,8 +185,12 @@ export const LOWERING: Record<OpName, Lowering> = {
     const inside = tf.where(tf.lessEqual(a, e), tf.zerosLike(a), tf.fill(a.shape, NaN));
     return tf.where(tf.greater(a, e), signExact(tf, x), inside);
   }),
-  // the same value under another name (aliasing an input is handled as for `return update, v, m`)
-  copy: custom((_tf, [x]) => x as StepValue),
+  // the same value under another name; a clone (no copy of the data) keeps every op's result a tensor of its own
+  copy: custom((tf, [x]) => {
+    const v = x as StepValue;
+    if (typeof v === 'number') return v;
+    return v.kind === 'scalar' ? { kind: 'scalar', t: tf.clone(v.t) } : { kind: 'tensor', leaves: v.leaves.map((l) => tf.clone(l)) };
+  }),
 };
 
 interface CompiledStatement {

@@ -12,6 +12,7 @@ import { pascalName, pythonNames, snakeName } from '../../src/export/names.ts';
 import { pythonFloat } from '../../src/export/python.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { python3Status } from './harness.ts';
+import { skipWithout } from '../tools.ts';
 
 const lion = parseProgram(readFileSync('search-spaces/programs/lion.prog', 'utf8'));
 const adamw = parseProgram(readFileSync('search-spaces/programs/adamw.prog', 'utf8'));
@@ -130,7 +131,7 @@ describe('constants', () => {
   });
 
   const status = python3Status();
-  it.skipIf(!status.ok)('round-trip exactly: Python reads every literal of the NumPy rule back as the same double', () => {
+  it.skipIf(skipWithout('python3', status.ok ? undefined : status.reason))('round-trip exactly: Python reads every literal of the NumPy rule back as the same double', () => {
     // Ops whose lowering adds no literal of its own, so the rule's literals are exactly the program's.
     const ops: OpName[] = ['add', 'sub', 'mul', 'max', 'min', 'sign', 'abs', 'global_norm'];
     const rng = new Rng(99);

@@ -18,12 +18,13 @@ import {
   STEPS,
   type Case,
 } from './harness.ts';
+import { skipWithout } from '../tools.ts';
 
 const status = numpyStatus();
-if (!status.ok) console.log(`skipping the NumPy export runs: ${status.reason}`);
+const skip = skipWithout('python3 with numpy', status.ok ? undefined : status.reason);
 
 describe('NumPy export matches the Float64 interpreter', () => {
-  it.skipIf(!status.ok)('every op, in its Tensor and Scalar forms, over 5 steps on several leaf layouts', () => {
+  it.skipIf(skip)('every op, in its Tensor and Scalar forms, over 5 steps on several leaf layouts', () => {
     const rng = new Rng(2024);
     const programs = perOpPrograms();
     const covered = new Set(programs.map((p) => p.statements[3]!.op));
@@ -32,12 +33,12 @@ describe('NumPy export matches the Float64 interpreter', () => {
     expect(compareAll(cases)).toEqual([]);
   });
 
-  it.skipIf(!status.ok)('every op on NaN, infinities, signed zeros, +-1, huge and tiny values: same values and NaN/Inf patterns', () => {
+  it.skipIf(skip)('every op on NaN, infinities, signed zeros, +-1, huge and tiny values: same values and NaN/Inf patterns', () => {
     const cases = specialPrograms().flatMap((p) => [0, 7].map((offset) => specialCase(p, LAYOUTS[0] as number[][], offset)));
     expect(compareAll(cases)).toEqual([]);
   });
 
-  it.skipIf(!status.ok)('200 random programs over 5 steps with state carried (relative 1e-9, NaN/Inf patterns equal)', () => {
+  it.skipIf(skip)('200 random programs over 5 steps with state carried (relative 1e-9, NaN/Inf patterns equal)', () => {
     const rng = new Rng(77);
     const cases: Case[] = [];
     const live = new Set<string>();
@@ -51,7 +52,7 @@ describe('NumPy export matches the Float64 interpreter', () => {
     expect(live.size).toBeGreaterThan(OPS.length * 0.8);
   });
 
-  it.skipIf(!status.ok)('names that clash with Python (keywords, builtins, module names, underscores) keep their meaning', () => {
+  it.skipIf(skip)('names that clash with Python (keywords, builtins, module names, underscores) keep their meaning', () => {
     const p = parseProgram(
       [
         'def train(lambda, np, _state, x_, None):',
@@ -70,13 +71,13 @@ describe('NumPy export matches the Float64 interpreter', () => {
     expect(compareAll(cases)).toEqual([]);
   });
 
-  it.skipIf(!status.ok)('edges of the calling convention: inputs returned as update or state, a Scalar update, no slots', () => {
+  it.skipIf(skip)('edges of the calling convention: inputs returned as update or state, a Scalar update, no slots', () => {
     const rng = new Rng(404);
     const cases = EDGE_PROGRAMS.flatMap((src) => LAYOUTS.slice(0, 3).map((shapes) => makeCase(rng, parseProgram(src), shapes, STEPS)));
     expect(compareAll(cases)).toEqual([]);
   });
 
-  it.skipIf(!status.ok)('the shipped programs', () => {
+  it.skipIf(skip)('the shipped programs', () => {
     const rng = new Rng(5);
     const dir = 'search-spaces/programs';
     const cases = readdirSync(dir)

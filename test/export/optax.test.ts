@@ -15,14 +15,15 @@ import {
   STEPS,
   type Case,
 } from './harness.ts';
+import { skipWithout } from '../tools.ts';
 
 // With real jax and optax (x64 enabled) this checks the numerics too; without them, NumPy stand-ins
 // run the exported transformation's plumbing: pytree flattening, the rule, -update, state, schedule by count.
 const runtime = optaxRuntime();
-if (!runtime.ok) console.log(`skipping the optax export runs: ${runtime.reason}`);
+const skip = skipWithout('python3 with numpy (the optax stand-ins)', runtime.ok ? undefined : runtime.reason);
 const run = (cases: readonly Case[]) => optaxTrajectories(cases, runtime.real);
 
-describe.skipIf(!runtime.ok)(`optax export, run as a GradientTransformation on nested params (${runtime.reason})`, () => {
+describe.skipIf(skip)(`optax export, run as a GradientTransformation on nested params (${runtime.reason})`, () => {
   it('every op, in its Tensor and Scalar forms, matches the Float64 interpreter over 5 steps', () => {
     const rng = new Rng(2026);
     const cases = perOpPrograms().map((p, i) => makeCase(rng, p, LAYOUTS[i % 2] as number[][], STEPS));

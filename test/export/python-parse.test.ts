@@ -9,9 +9,10 @@ import { parseProgram } from '../../src/dsl/parse.ts';
 import { exportProgram } from '../../src/export/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { python3Status } from './harness.ts';
+import { skipWithout } from '../tools.ts';
 
 const status = python3Status();
-if (!status.ok) console.log(`skipping the Python parse checks: ${status.reason}`);
+const skip = skipWithout('python3', status.ok ? undefined : status.reason);
 
 const DIR = 'search-spaces/programs';
 const shipped: [string, Program][] = readdirSync(DIR)
@@ -64,7 +65,7 @@ print(json.dumps(out))
   return JSON.parse(r.stdout);
 }
 
-describe.skipIf(!status.ok)('PyTorch and optax exports are valid Python', () => {
+describe.skipIf(skip)('PyTorch and optax exports are valid Python', () => {
   const all: [string, Program][] = [...shipped, ...random, ['awkward-names', awkward]];
 
   for (const format of ['pytorch', 'optax', 'numpy'] as const) {

@@ -17,13 +17,14 @@ import {
   torchTrajectories,
   type Case,
 } from './harness.ts';
+import { skipWithout } from '../tools.ts';
 
-// PyTorch is optional: this runs where some python3 imports torch, and is skipped (with the reason) elsewhere.
+// Runs with the first of python3 and /usr/bin/python3 that imports torch (Debian's python3-torch; docs/export.md).
 const status = torchStatus();
-if (!status.ok) console.log(`skipping the PyTorch export runs: ${status.reason}`);
+const skip = skipWithout('a python3 with torch', status.ok ? undefined : status.reason);
 const run = (cases: readonly Case[]) => torchTrajectories(cases, status.python as string);
 
-describe.skipIf(!status.ok)(`PyTorch export, run as an optimizer on float64 parameters (${status.reason})`, () => {
+describe.skipIf(skip)(`PyTorch export, run as an optimizer on float64 parameters (${status.reason})`, () => {
   it('every op, in its Tensor and Scalar forms, matches the Float64 interpreter over 5 steps', () => {
     const rng = new Rng(2025);
     const cases = perOpPrograms().flatMap((p) => LAYOUTS.slice(0, 2).map((shapes) => makeCase(rng, p, shapes, STEPS)));

@@ -18,6 +18,7 @@ import { initBackend } from '../../src/proxy/backend.ts';
 import type { Tf } from '../../src/proxy/tf.ts';
 import { compileProgram, lowerProgram, runLowered, type StepValue } from '../../src/proxy/compile.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
+import { skipWithout } from '../tools.ts';
 
 const LEAF_SIZES = [1536, 24];
 const layout = makeLayout(LEAF_SIZES);
@@ -163,7 +164,7 @@ function disagreements(actual: Value, expected: Value, tolerance = TOLERANCE): s
   return bad;
 }
 
-describe.skipIf(lavapipeSkipReason !== undefined)('compiled update steps on webgpu-software match the interpreter', () => {
+describe.skipIf(skipWithout('lavapipe (the software Vulkan driver)', lavapipeSkipReason))('compiled update steps on webgpu-software match the interpreter', () => {
   let tf: Tf;
 
   beforeAll(async () => {

@@ -12,6 +12,7 @@ import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.t
 import { loadTaskSpec } from '../../src/tasks/spec.ts';
 import type { BackendName, BatchJob, TaskSpec, TrainResult } from '../../src/vocabulary/index.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
+import { skipWithout } from '../tools.ts';
 
 const program = (name: string): string => readFileSync(`search-spaces/programs/${name}.prog`, 'utf8');
 const shortDigits: TaskSpec = { ...loadTaskSpec('digits-mlp'), steps: 40, curvePoints: 40 };
@@ -19,7 +20,7 @@ const job = (name: string, backend: BackendName, seed = 3): BatchJob => ({ progr
 /** The one result of a one-run batch job. */
 const single = async (p: EvaluationPool, j: BatchJob): Promise<TrainResult> => (await p.run(j))[0] as TrainResult;
 
-describe.skipIf(lavapipeSkipReason !== undefined)('evaluation pool on webgpu-software', () => {
+describe.skipIf(skipWithout('lavapipe (the software Vulkan driver)', lavapipeSkipReason))('evaluation pool on webgpu-software', () => {
   let pool: EvaluationPool | undefined;
   const savedDrivers = process.env.VK_ICD_FILENAMES;
 

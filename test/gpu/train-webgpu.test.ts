@@ -13,6 +13,7 @@ import type { BackendName, TaskSpec, TrainResult } from '../../src/vocabulary/in
 import { atFidelity, loadTaskSpec } from '../../src/tasks/spec.ts';
 import { trainProgram } from '../../src/proxy/train.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
+import { skipWithout } from '../tools.ts';
 
 const STEPS = 60;
 
@@ -29,7 +30,7 @@ async function trainOn(backend: BackendName, programName: string): Promise<Train
   return trainProgram({ tf, backend: description, program, spec, fidelity: 1, seed: spec.seed });
 }
 
-describe.skipIf(lavapipeSkipReason !== undefined)('digits-mlp training: webgpu-software against wasm', () => {
+describe.skipIf(skipWithout('lavapipe (the software Vulkan driver)', lavapipeSkipReason))('digits-mlp training: webgpu-software against wasm', () => {
   for (const programName of ['sgd', 'lion', 'adamw']) {
     it(`${programName}: the same loss at every step and the same held-out loss`, async () => {
       const onWasm = await trainOn('wasm', programName);

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.ts';
 import { initWebGpu, type WebGpuInfo } from '../../src/proxy/webgpu.ts';
 import { lavapipeSkipReason } from './lavapipe.ts';
+import { skipWithout } from '../tools.ts';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -16,7 +17,7 @@ function randomMatrix(rng: Rng, rows: number, cols: number): Float32Array {
   return m;
 }
 
-describe.skipIf(lavapipeSkipReason !== undefined)('tfjs on webgpu-software (lavapipe)', () => {
+describe.skipIf(skipWithout('lavapipe (the software Vulkan driver)', lavapipeSkipReason))('tfjs on webgpu-software (lavapipe)', () => {
   let tf: Tf;
   let info: WebGpuInfo;
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { createEvaluationPool } from '../../src/pool/pool.ts';
 import { buildReport, type Report } from '../../src/report/report.ts';
 import { startSearch } from '../../src/runner/search.ts';
 import { openStore } from '../../src/store/db.ts';
+import { skipWithout } from '../tools.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CHROMIUM = '/usr/bin/chromium';
@@ -15,18 +16,9 @@ const ARTIFACTS = join(ROOT, 'test-artifacts');
 let dir: string;
 let db: string;
 let report: Report;
-let browserMissing = '';
 
-/** Debian's chromium, installed when missing (CI runs as root with apt reachable). */
-function ensureChromium(): string {
-  if (existsSync(CHROMIUM)) return '';
-  try {
-    execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium'], { stdio: 'ignore', timeout: 400_000 });
-  } catch (e) {
-    return `could not install chromium: ${(e as Error).message.split('\n')[0]}`;
-  }
-  return existsSync(CHROMIUM) ? '' : 'chromium is not installed';
-}
+/** Debian's chromium (.ci/run installs it; a test never installs software). */
+const skipBrowser = skipWithout('Chromium', existsSync(CHROMIUM) ? undefined : `no ${CHROMIUM} (apt-get install chromium)`);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'optsearch-report-'));
@@ -45,8 +37,6 @@ beforeAll(async () => {
     store.close();
     await pool.close();
   }
-  browserMissing = ensureChromium();
-  if (browserMissing) console.warn(`skipping the browser checks: ${browserMissing}`);
 }, 600_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,8 +49,7 @@ describe('HTML report', () => {
     for (const c of report.charts) expect(c.points, c.id).toBeGreaterThan(0);
   });
 
-  it('opens in headless Chromium with no console errors and every chart drawn', async (ctx) => {
-    if (browserMissing) ctx.skip();
+  it.skipIf(skipBrowser)('opens in headless Chromium with no console errors and every chart drawn', async () => {
     const file = join(dir, 'report.html');
     writeFileSync(file, report.html);
     let browser: Browser | undefined;
