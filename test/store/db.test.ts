@@ -48,7 +48,7 @@ describe('creating', () => {
     expect(s.db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     expect(s.db.pragma('foreign_keys', { simple: true })).toBe(1);
     s.close();
-    expect(tables(path)).toEqual(['cache_counters', 'evaluations', 'funnel_results', 'lineage', 'meta', 'population', 'programs', 'runs']);
+    expect(tables(path)).toEqual(['cache_counters', 'evaluations', 'funnel_results', 'lineage', 'meta', 'population', 'programs', 'run_leases', 'runs']);
   });
 
   it('opening again changes nothing and keeps the data', () => {
