@@ -99,6 +99,22 @@ describe('the lease table', () => {
       .prepare('INSERT OR REPLACE INTO run_leases (run_id, holder_pid, holder_host, holder_started_at, acquired_at, heartbeat_ms) VALUES (?, ?, ?, ?, ?, ?)')
       .run(runId, h.pid, h.host, h.startedAt ?? '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', h.heartbeatMs);
 
+  it('a database from before leases (version 3) gets the table on opening; its running run has no holder and is taken', () => {
+    const old = join(dir, 'v3.sqlite');
+    const v3 = openStore(old, { targetVersion: 3 });
+    expect(v3.db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'run_leases'").pluck().get()).toBe(0);
+    const id = createRun(v3, { name: 'before-leases', space: 'x', seed: 1, config: {} }).id;
+    v3.close();
+    const s = openStore(old);
+    try {
+      expect(getLease(s, id)).toBeUndefined();
+      expect(acquireRunLease(s, id).tookOver).toBeUndefined();
+      expect(holdsLease(s, id)).toBe(true);
+    } finally {
+      s.close();
+    }
+  });
+
   it('a free run is taken, refused to a second taker in this process, and given back', () => {
     const id = newRun('free');
     const got = acquireRunLease(store, id);
