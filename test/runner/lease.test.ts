@@ -77,8 +77,9 @@ function expectIntact(s: Store, runId: number, budget: number): void {
   expect(births).toEqual(births.map((_, i) => i));
   const trained = s.db.prepare("SELECT program_id FROM lineage WHERE run_id = ? AND source = 'trained' AND birth > 0").pluck().all(runId) as number[];
   expect(trained).toHaveLength(budget);
-  const count = s.db.prepare('SELECT COUNT(*) FROM evaluations WHERE program_id = ? AND fidelity = ?').pluck();
-  const missing = trained.filter((p) => count.get(p, SPACE.fidelity) !== EVALUATIONS_PER_PROGRAM);
+  // this run's evaluations only: another run of the database may train the same program on another task
+  const count = s.db.prepare('SELECT COUNT(*) FROM evaluations WHERE program_id = ? AND fidelity = ? AND run_id = ?').pluck();
+  const missing = trained.filter((p) => count.get(p, SPACE.fidelity, runId) !== EVALUATIONS_PER_PROGRAM);
   expect(missing, 'trained programs without their full set of evaluations').toEqual([]);
   const twice = s.db
     .prepare('SELECT COUNT(*) FROM (SELECT program_id, task, config_hash, fidelity, seed, lr_multiplier, COUNT(*) c FROM evaluations GROUP BY 1, 2, 3, 4, 5, 6 HAVING c > 1)')
@@ -239,8 +240,8 @@ describe('one writer per run, across processes', () => {
   it("a second Ctrl-C abandons this process's run only; the other search finishes, and the abandoned run resumes", async () => {
     const db = join(dir, 'abandon.sqlite');
     // A trains on a task of about a second and a half a program, so that its first Ctrl-C waits for the
-    // evaluation in flight and the second one comes while it waits.
-    const a = spawnCli(searchArgs(db, 3, 7, 'teacher-student'));
+    // evaluation in flight and the second one comes while it waits; its budget outlasts B's start.
+    const a = spawnCli(searchArgs(db, 12, 7, 'teacher-student'));
     await waitFor(db, (s) => trainedOf(s, 1) >= 1, "the first search's arrivals");
     const b = spawnCli(searchArgs(db, 300, 8));
     await waitFor(db, (s) => trainedOf(s, 2) >= 2, "the second search's arrivals");
@@ -265,7 +266,7 @@ describe('one writer per run, across processes', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/taking over/);
     s = openStore(db, { readonly: true });
-    expectIntact(s, 1, 3);
+    expectIntact(s, 1, 12);
     expectIntact(s, 2, 300);
     s.close();
   }, 180_000);
