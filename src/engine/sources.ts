@@ -5,6 +5,7 @@
  * minibatch rows. Batches depend on the task and seed only, never on the program, so they are kept
  * per process (least recently used first out beyond a byte budget) for the next candidate.
  */
+import { ByteLru } from '../util/byte-lru.ts';
 import { gatherRows, loadDataset, splitIndices, type TabularDataset } from '../tasks/data.ts';
 import { datasetParam, glorot, num, numList } from '../tasks/params.ts';
 import { drawTeacherBatch, teacherStudentProblem } from '../tasks/teacher-student.ts';
@@ -52,34 +53,15 @@ interface Stream {
 /** Bytes of batches kept per process unless setStreamCache says otherwise. */
 export const DEFAULT_STREAM_CACHE_BYTES = 512 * 2 ** 20;
 let streamBudgetBytes = DEFAULT_STREAM_CACHE_BYTES;
-const streams = new Map<string, Stream>();
+const streams = new ByteLru<Stream>(streamBudgetBytes, (s) => s.x.byteLength + s.y.byteLength);
 
 /** Bytes of batches the engine keeps in this process (0: none, every stream drawn a chunk at a time; tests compare both). */
 export function setStreamCache(bytes: number): void {
   streamBudgetBytes = bytes;
-  streams.clear();
+  streams.reset(bytes);
 }
 
-function keptStream(key: string, make: () => Stream): Stream {
-  const hit = streams.get(key);
-  if (hit) {
-    streams.delete(key); // re-insert: Map order is the recency order
-    streams.set(key, hit);
-    return hit;
-  }
-  const fresh = make();
-  const bytes = fresh.x.byteLength + fresh.y.byteLength;
-  if (bytes > streamBudgetBytes) return fresh;
-  let total = bytes;
-  for (const s of streams.values()) total += s.x.byteLength + s.y.byteLength;
-  for (const [k, s] of streams) {
-    if (total <= streamBudgetBytes) break;
-    streams.delete(k);
-    total -= s.x.byteLength + s.y.byteLength;
-  }
-  streams.set(key, fresh);
-  return fresh;
-}
+const keptStream = (key: string, make: () => Stream): Stream => streams.get(key, make);
 
 /** Streams larger than this are not kept whole: drawn a chunk at a time (as the reference trainer caps its cache). */
 const STREAM_BYTES_MAX = 64 * 2 ** 20;

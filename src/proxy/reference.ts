@@ -19,6 +19,7 @@ import { RunMonitor, taskScheduleValue, type RunSettings } from '../tasks/monito
 import { datasetParam, glorot, num, numList } from '../tasks/params.ts';
 import { noiseDraw, quadraticProblem } from '../tasks/quadratic.ts';
 import { drawTeacherBatch, teacherStudentProblem } from '../tasks/teacher-student.ts';
+import { ByteLru } from '../util/byte-lru.ts';
 import { Rng } from '../util/rng.ts';
 import type { TaskKind, TaskSpec, TrainResult } from '../vocabulary/index.ts';
 
@@ -264,7 +265,7 @@ function classifierTask(spec: TaskSpec, seed: number): ReferenceTask {
  * pass and the label sampling) is about a third of a run. A worker keeps them: each stream holds the
  * Rng that draws it, already past the student's initial weights, and is filled lazily, so a run cut
  * short by a hurdle draws no more than it uses and a later run reads what earlier ones drew. Streams
- * over STREAM_BYTES_MAX are not kept; beyond streamCacheBytes in all the least recently used goes.
+ * over STREAM_BYTES_MAX are not kept; beyond the cache's budget in all the least recently used goes.
  */
 interface TeacherStream {
   readonly rng: Rng;
@@ -273,39 +274,14 @@ interface TeacherStream {
   filled: number;
 }
 const STREAM_BYTES_MAX = 64 * 2 ** 20;
-let streamCacheBytes = 256 * 2 ** 20;
-const streams = new Map<string, TeacherStream>();
+const streams = new ByteLru<TeacherStream>(256 * 2 ** 20, (s) => s.bx.byteLength + s.by.byteLength, STREAM_BYTES_MAX);
 
 /** Bytes of teacher-student batches a worker may keep (0 turns the cache off; tests compare both). */
 export function setTeacherStreamCache(bytes: number): void {
-  streamCacheBytes = bytes;
-  streams.clear();
+  streams.reset(bytes);
 }
 
-function streamBytes(s: TeacherStream): number {
-  return s.bx.byteLength + s.by.byteLength;
-}
-
-function teacherStream(key: string, make: () => TeacherStream): TeacherStream {
-  const hit = streams.get(key);
-  if (hit) {
-    streams.delete(key); // re-insert: Map order is the recency order
-    streams.set(key, hit);
-    return hit;
-  }
-  const fresh = make();
-  const bytes = streamBytes(fresh);
-  if (bytes > STREAM_BYTES_MAX || bytes > streamCacheBytes) return fresh;
-  let total = bytes;
-  for (const s of streams.values()) total += streamBytes(s);
-  for (const [k, s] of streams) {
-    if (total <= streamCacheBytes) break;
-    streams.delete(k);
-    total -= streamBytes(s);
-  }
-  streams.set(key, fresh);
-  return fresh;
-}
+const teacherStream = (key: string, make: () => TeacherStream): TeacherStream => streams.get(key, make);
 
 /**
  * The online teacher-student task, as buildTeacherStudent: the same teacher, held-out set and draws
