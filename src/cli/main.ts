@@ -20,8 +20,9 @@ import * as exportCommand from './commands/export.ts';
 import * as tasksCommand from './commands/tasks.ts';
 import * as evalCommand from './commands/eval.ts';
 import * as replayCommand from './commands/replay.ts';
+import * as workerCommand from './commands/worker.ts';
 
-const COMMANDS: { register(program: Command): void }[] = [check, fmt, search, runs, top, show, lineage, report, simplifyCommand, hashCommand, analyze, exportCommand, tasksCommand, evalCommand, replayCommand, backends];
+const COMMANDS: { register(program: Command): void }[] = [check, fmt, search, runs, top, show, lineage, report, simplifyCommand, hashCommand, analyze, exportCommand, tasksCommand, evalCommand, replayCommand, workerCommand, backends];
 
 export function buildProgram(): Command {
   const program = new Command();

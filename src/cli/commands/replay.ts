@@ -9,7 +9,8 @@ import { TaskError } from '../../tasks/spec.ts';
 import { CliError } from '../errors.ts';
 import { BACKEND_CHOICES, isBackendName, type BackendName } from '../../vocabulary/index.ts';
 import { openForWrite } from '../store-access.ts';
-import { progressLine } from './search.ts';
+import { progressLine, REDIS_OPTION_HELP, redisHooks } from './search.ts';
+import { redisProgress, redisSummary } from './worker.ts';
 import { ConfigError } from '../../runner/errors.ts';
 import { LeaseError } from '../../store/lease.ts';
 import { interruptHeldRuns } from '../../store/queries.ts';
@@ -55,12 +56,13 @@ export function register(program: Command): void {
     .option('--backend <name>', `training backend for every evaluation: ${BACKEND_CHOICES} (auto: the simd engine, which trains every replay proxy; reference: the Float64 interpreter, the oracle)`, 'auto')
     .option('--space <preset>', "search preset of stages 2 and 3 (stage 3 uses '<preset>-lion'), e.g. replay-teacher-student; stage 1 always ablates on replay's proxy", 'replay')
     .option('--no-proxy-check', 'skip the AdamW / signum / Lion comparison on the proxy')
+    .option('--redis <url>', REDIS_OPTION_HELP + '; --workers is then the parallelism each stage plans for')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       '\nExamples:\n  $ optsearch replay lion --budget 300 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n  $ optsearch replay lion --space replay-teacher-student --stages search,fixpoint --no-proxy-check --workers 16\n',
     )
-    .action(async (name: string, opts: { budget: string; seed: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; space: string; proxyCheck: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { budget: string; seed: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; space: string; proxyCheck: boolean; redis?: string; json?: boolean }) => {
       if (!(name in REPLAYS)) {
         const list = Object.entries(REPLAYS).map(([k, v]) => `${k} (${v})`).join('; ');
         throw new CliError(`unknown replay '${name}'; the replays that exist: ${list}`);
@@ -87,7 +89,15 @@ export function register(program: Command): void {
       }
       const db = opts.db ?? resolve('results', `replay-lion-${new Date().toISOString().replace(/[:.]/g, '-')}.sqlite`);
       if (opts.db === undefined) mkdirSync(dirname(db), { recursive: true });
-      const store = openForWrite(db);
+      let opened: ReturnType<typeof openForWrite> | undefined;
+      const queue = await redisHooks(opts.redis, workers, () => opened as ReturnType<typeof openForWrite>);
+      let store: ReturnType<typeof openForWrite>;
+      try {
+        store = opened = openForWrite(db);
+      } catch (e) {
+        await queue?.pool.close();
+        throw e;
+      }
       let stopRequests = 0;
       const onSignal = (): void => {
         stopRequests++;
@@ -103,7 +113,7 @@ export function register(program: Command): void {
       const tty = Boolean(process.stderr.isTTY);
       let lastProgress = 0;
       try {
-        process.stderr.write(`replay lion: database ${db}, budget ${budget}, seed ${opts.seed}, ${workers} workers\n`);
+        process.stderr.write(`replay lion: database ${db}, budget ${budget}, seed ${opts.seed}, ${workers} workers${queue ? ` on ${queue.pool.target.display}` : ''}\n`);
         const report = await runLionReplay({
           store,
           budget,
@@ -115,12 +125,15 @@ export function register(program: Command): void {
           space: opts.space,
           fixpointSpace,
           tolerance,
+          ...(queue ? { pool: queue.pool } : {}),
           log: (l) => process.stderr.write(`${tty ? '\r\u001b[2K' : ''}${l}\n`),
           onProgress: (p) => {
-            if (tty) process.stderr.write(`\r\u001b[2K${progressLine(p)}`);
+            queue?.onRun(p.runId);
+            const line = progressLine(p) + (queue && p.phase === 'search' ? redisProgress(queue.pool) : '');
+            if (tty) process.stderr.write(`\r\u001b[2K${line}`);
             else if (p.elapsedSeconds - lastProgress >= 15) {
               lastProgress = p.elapsedSeconds;
-              process.stderr.write(`${progressLine(p)}\n`);
+              process.stderr.write(`${line}\n`);
             }
           },
           shouldStop: () => stopRequests > 0,
@@ -129,6 +142,7 @@ export function register(program: Command): void {
           throw e;
         });
         if (tty) process.stderr.write('\n');
+        if (queue) for (const l of await redisSummary(queue.pool)) process.stderr.write(l + '\n');
         if (opts.json) console.log(JSON.stringify({ database: db, ...report }, null, 2));
         else {
           printReport(report);
@@ -143,6 +157,7 @@ export function register(program: Command): void {
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        await queue?.pool.close();
         store.close();
       }
     });

@@ -6,11 +6,14 @@ import { resumeSearch, startSearch, type Progress, type SearchConfig, type Searc
 import { SpaceError } from '../../search/space.ts';
 import { StoreError, type Store } from '../../store/db.ts';
 import { describeHolder, LeaseError } from '../../store/lease.ts';
-import { interruptHeldRuns, topPrograms } from '../../store/queries.ts';
+import { getRun, interruptHeldRuns, topPrograms, type Run } from '../../store/queries.ts';
+import { runNamespace } from '../../distributed/codec.ts';
+import type { QueuePool } from '../../distributed/queue-pool.ts';
 import { ConfigError, ResumeError } from '../../runner/errors.ts';
 import { CliError } from '../errors.ts';
 import { fmtFitness, styleFor, table } from '../format.ts';
 import { DB_OPTION_HELP, openForWrite, resolveRun } from '../store-access.ts';
+import { openQueuePool, redisProgress, redisSummary, redisTarget } from './worker.ts';
 import { availableParallelism } from 'node:os';
 
 function positiveInt(name: string, v: string): number {
@@ -52,14 +55,14 @@ export function progressLine(p: Progress): string {
   );
 }
 
-/** Progress on stderr: one rewritten line on a TTY, a line every 10 s otherwise. */
-function progressPrinter(): { print(p: Progress): void; end(): void } {
+/** Progress on stderr: one rewritten line on a TTY, a line every 10 s otherwise; `suffix` adds the transport's part. */
+function progressPrinter(suffix: () => string = () => ''): { print(p: Progress): void; end(): void } {
   const tty = Boolean(process.stderr.isTTY);
   let last = 0;
   let lastPhase = '';
   return {
     print(p) {
-      const line = progressLine(p);
+      const line = progressLine(p) + (p.phase === 'search' ? suffix() : '');
       if (tty) process.stderr.write(`\r\u001b[2K${line}`);
       else if (p.phase !== lastPhase || p.elapsedSeconds - last >= 10) {
         last = p.elapsedSeconds;
@@ -118,32 +121,81 @@ export function userError(e: unknown): never {
   throw e;
 }
 
-async function withRun(db: string | undefined, json: boolean, run: (store: Store, hooks: Parameters<typeof startSearch>[3]) => Promise<SearchOutcome>): Promise<void> {
-  const store = openForWrite(db);
-  const printer = progressPrinter();
+/** --redis: the URL and the pool size (the search's --workers); `run` names the jobs' namespace when it is known up front (resume). */
+interface RedisChoice {
+  readonly url: string;
+  readonly size: number;
+  readonly run?: Run;
+}
+
+/** Help text of --redis on search, resume and replay. */
+export const REDIS_OPTION_HELP = 'train on queue workers through Redis instead of local threads: redis://[:password@]host:port[/db] or rediss:// (start workers with optsearch worker --redis URL)';
+
+/**
+ * With --redis, the queue pool (connected before any database is opened, so a refused password
+ * leaves nothing behind) and onRun, which names the jobs of each run by the run: the first
+ * progress of a search comes before its first job. Without --redis, nothing (the runner makes a
+ * local pool).
+ */
+export async function redisHooks(url: string | undefined, size: number, store: () => Store): Promise<{ pool: QueuePool; onRun(runId: number): void } | undefined> {
+  if (url === undefined) return undefined;
+  const pool = await openQueuePool(url, size);
+  let current = -1;
+  const onRun = (runId: number): void => {
+    if (runId === current) return;
+    const run = getRun(store(), runId);
+    if (!run) return;
+    current = runId;
+    pool.setNamespace(runNamespace(run));
+  };
+  return { pool, onRun };
+}
+
+async function withRun(
+  db: string | undefined,
+  json: boolean,
+  redis: RedisChoice | undefined,
+  run: (store: Store, hooks: Parameters<typeof startSearch>[3]) => Promise<SearchOutcome>,
+): Promise<void> {
+  let store: Store | undefined;
+  const queue = await redisHooks(redis?.url, redis?.size ?? 1, () => store as Store);
+  try {
+    store = openForWrite(db);
+  } catch (e) {
+    await queue?.pool.close();
+    throw e;
+  }
+  if (queue && redis?.run) queue.onRun(redis.run.id);
+  const printer = progressPrinter(queue ? () => redisProgress(queue.pool) : undefined);
   let abandon: (() => void) | undefined;
   const intr = interruptHandler(() => abandon?.());
   abandon = () => {
     // Second Ctrl-C: leave now; the run row says interrupted and resumes from its last arrival.
     process.stderr.write('\nabandoning the evaluations in flight\n');
     try {
-      interruptHeldRuns(store, 'abandoned');
-      store.close();
+      interruptHeldRuns(store as Store, 'abandoned');
+      store?.close();
     } finally {
       process.exit(130);
     }
   };
   try {
     const outcome = await run(store, {
-      onProgress: (p) => printer.print(p),
+      onProgress: (p) => {
+        queue?.onRun(p.runId);
+        printer.print(p);
+      },
       shouldStop: () => intr.stopped(),
       onTakeover: (runId, previous, reason) => process.stderr.write(`taking over run ${runId} from ${describeHolder(previous)}: ${reason}\n`),
+      ...(queue ? { pool: queue.pool } : {}),
     }).catch(userError);
     printer.end();
+    if (queue) for (const l of await redisSummary(queue.pool)) process.stderr.write(l + '\n');
     printOutcome(store, outcome, json);
     if (outcome.status === 'interrupted') process.exitCode = 130;
   } finally {
     intr.dispose();
+    await queue?.pool.close();
     store.close();
   }
 }
@@ -164,10 +216,11 @@ export function register(program: Command): void {
     .option('--funnel <n>', 'candidates re-evaluated at higher fidelity after the search (0: none)', '3')
     .option('--funnel-fidelities <list>', 'fidelities of the funnel stages', '10')
     .option('--db <path>', DB_OPTION_HELP)
+    .option('--redis <url>', REDIS_OPTION_HELP + '; --workers is then the parallelism the search plans for')
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ optsearch search --space laptop --budget 100 --workers 2 --seed 7\n  $ optsearch search --space lion --tasks default --budget 2000 --time 2h --deterministic\n',
+      '\nExamples:\n  $ optsearch search --space laptop --budget 100 --workers 2 --seed 7\n  $ optsearch search --space lion --tasks default --budget 2000 --time 2h --deterministic\n  $ optsearch search --space lion --budget 20000 --workers 64 --redis redis://:secret@10.0.0.5:6379\n',
     )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const backend = String(opts['backend']);
@@ -187,7 +240,8 @@ export function register(program: Command): void {
         funnelFidelities: fidelityList(String(opts['funnel-fidelities'] ?? opts['funnelFidelities'] ?? '10')),
       };
       process.stderr.write(`seed ${config.seed}\n`);
-      await withRun(opts['db'] as string | undefined, Boolean(opts['json']), (store, hooks) => startSearch(store, config, opts['name'] as string | undefined, hooks));
+      const redis = typeof opts['redis'] === 'string' ? { url: opts['redis'], size: config.workers } : undefined;
+      await withRun(opts['db'] as string | undefined, Boolean(opts['json']), redis, (store, hooks) => startSearch(store, config, opts['name'] as string | undefined, hooks));
     });
 
   program
@@ -196,13 +250,16 @@ export function register(program: Command): void {
     .argument('<run>', 'run id or name')
     .option('--budget <n>', 'a new total budget of trained programs (to extend a finished run)')
     .option('--db <path>', DB_OPTION_HELP)
+    .option('--redis <url>', REDIS_OPTION_HELP + " (the run's own --workers is the parallelism; a run started without --redis may resume with it, and the other way round)")
     .option('--json', 'print the outcome as JSON')
-    .addHelpText('after', '\nExample:\n  $ optsearch resume 3\n')
-    .action(async (ref: string, opts: { budget?: string; db?: string; json?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  $ optsearch resume 3\n  $ optsearch resume 3 --redis redis://:secret@10.0.0.5:6379\n')
+    .action(async (ref: string, opts: { budget?: string; db?: string; redis?: string; json?: boolean }) => {
       const budget = opts.budget === undefined ? undefined : positiveInt('budget', opts.budget);
       const probe = openForWrite(opts.db);
       const run = resolveRun(probe, ref);
       probe.close();
-      await withRun(opts.db, Boolean(opts.json), (store, hooks) => resumeSearch(store, run.id, hooks, budget === undefined ? {} : { budget }));
+      const workers = Number(run.config['workers']);
+      const redis = opts.redis === undefined ? undefined : { url: opts.redis, size: Number.isInteger(workers) && workers > 0 ? workers : 1, run };
+      await withRun(opts.db, Boolean(opts.json), redis, (store, hooks) => resumeSearch(store, run.id, hooks, budget === undefined ? {} : { budget }));
     });
 }
