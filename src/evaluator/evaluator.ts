@@ -130,6 +130,41 @@ function summarize(suite: Suite, pairs: PairScore[]): SuiteScore {
   return { fitness: mean(pairs.map((p) => p.fitness)), pairs, perSeed };
 }
 
+/** The suite cut to its first `seeds` paired seeds (every task, every lr multiplier): a screen's part. */
+export function screenSuite(suite: Suite, seeds: number): Suite {
+  return { ...suite, seeds: suite.seeds.slice(0, seeds) };
+}
+
+/**
+ * Multi-fidelity screening: a program is first scored on its first `seeds` seeds, and goes on to the
+ * rest of the suite only when that partial score reaches `threshold()`, read once the partial score
+ * is known (a search reads it from its population at that moment).
+ */
+export interface ScreenPolicy {
+  readonly seeds: number;
+  threshold(): number;
+}
+
+export interface ScreenedScore {
+  /** The score on the screen's part of the suite. */
+  readonly partial: SuiteScore;
+  readonly threshold: number;
+  readonly passed: boolean;
+  /** The whole suite's score; absent when the program stopped at the screen. */
+  readonly full?: SuiteScore;
+}
+
+/**
+ * The partial score a program needs to place in the top `keepFraction` of `scores` (the
+ * population's own partial scores): the ceil(keepFraction x n)-th highest of them.
+ */
+export function screenThreshold(scores: readonly number[], keepFraction: number): number {
+  if (scores.length === 0) return -Infinity;
+  const desc = [...scores].sort((a, b) => b - a);
+  const rank = Math.min(desc.length, Math.max(1, Math.ceil(keepFraction * desc.length)));
+  return desc[rank - 1] as number;
+}
+
 /**
  * Most runs in one batch job when the evaluator splits work for several workers: one f32x4 lane
  * group of the simd engine, so split jobs keep its vectors full.
@@ -208,6 +243,34 @@ export class Evaluator {
     const programText = typeof program === 'string' ? program : printProgram(program);
     const perTask = await Promise.all(suite.tasks.map((spec) => this.scoreTask(programText, spec, suite, hooks)));
     return summarize(suite, perTask.flat());
+  }
+
+  /**
+   * Screens, then (when the partial score reaches the threshold) scores the whole suite. The screen's
+   * runs are part of the suite, so a program that goes on trains only the remaining seeds. With no
+   * seed left over for the screen to save, this is `score`.
+   */
+  async scoreScreened(program: Program | string, suite: Suite, screen: ScreenPolicy, hooks: EvaluationHooks = {}): Promise<ScreenedScore> {
+    validateSuite(suite);
+    if (!(Number.isInteger(screen.seeds) && screen.seeds >= 1)) throw new SuiteError(`a screen needs a positive whole number of seeds, got ${screen.seeds}`);
+    const programText = typeof program === 'string' ? program : printProgram(program);
+    if (screen.seeds >= suite.seeds.length) {
+      const full = await this.score(programText, suite, hooks);
+      return { partial: full, threshold: -Infinity, passed: true, full };
+    }
+    const screened = new Map<string, { readonly fitness: number | null }>();
+    const keyText = (k: RunKey): string => `${k.task}|${k.configHash}|${k.numericClass}|${k.fidelity}|${k.seed}|${k.lrMultiplier}`;
+    const partial = await this.score(programText, screenSuite(suite, screen.seeds), {
+      ...hooks,
+      record: (run) => {
+        screened.set(keyText(run.key), { fitness: run.fitness });
+        hooks.record?.(run);
+      },
+    });
+    const threshold = screen.threshold();
+    if (!(partial.fitness >= threshold)) return { partial, threshold, passed: false };
+    const full = await this.score(programText, suite, { ...hooks, known: (k) => screened.get(keyText(k)) ?? hooks.known?.(k) });
+    return { partial, threshold, passed: true, full };
   }
 
   private async scoreTask(programText: string, spec: TaskSpec, suite: Suite, hooks: EvaluationHooks): Promise<PairScore[]> {

@@ -215,6 +215,7 @@ export function firstLionFamily(store: Store, runId: number, want?: LionFamilyKi
   const seen = new Map<number, FamilyReading>();
   for (const ind of runIndividuals(store, runId)) {
     if (ind.source === 'trained') trained++;
+    if (ind.screen?.outcome === 'stopped') continue; // never joined the population: the search did not keep it
     let reading = seen.get(ind.programId);
     if (!reading) {
       const rec = getProgram(store, ind.programId);

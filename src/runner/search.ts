@@ -11,7 +11,7 @@ import type { Program } from '../dsl/ast.ts';
 import { parseProgram } from '../dsl/parse.ts';
 import { printProgram } from '../dsl/print.ts';
 import { analyze, type Analysis } from '../analysis/simplify.ts';
-import { Evaluator, pairedSeeds, type Suite, type TrainedRun } from '../evaluator/evaluator.ts';
+import { Evaluator, pairedSeeds, screenSuite, screenThreshold, type EvaluationHooks, type Suite, type TrainedRun } from '../evaluator/evaluator.ts';
 import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
 import { CACHE_TIERS, type BackendName, type Fidelity, type TaskSpec } from '../vocabulary/index.ts';
 import { resolveTaskList } from '../tasks/spec.ts';
@@ -67,6 +67,8 @@ export interface SearchConfig {
   /** Funnel entrants (0 = no funnel) and the fidelities of its stages. */
   readonly funnelEntrants: number;
   readonly funnelFidelities: readonly Fidelity[];
+  /** false: every child is scored on the whole suite even when the space has a screen (absent: the space's). */
+  readonly screen?: boolean;
 }
 
 export interface Progress {
@@ -77,6 +79,8 @@ export interface Progress {
   readonly elapsedSeconds: number;
   readonly best: { readonly fitness: number; readonly programId: number; readonly family: string };
   readonly cache: EvaluationCache['counts'];
+  /** Children stopped at the screen (0 without one). */
+  readonly screened: number;
   /** Batch jobs running in the pool now. */
   readonly busyWorkers: number;
   readonly workers: number;
@@ -136,11 +140,17 @@ class SearchSession {
   readonly seeds: number[];
   readonly cache: EvaluationCache;
   readonly evaluator: Evaluator;
+  /** The space's screen, unless the configuration turns it off. */
+  readonly screen: SearchSpace['screen'];
   private readonly programs = new Map<number, Program>();
   private readonly families = new Map<number, string>();
   /** Structural hash per program id (the mutation guard needs the parent's). */
   readonly hashes = new Map<number, string>();
   private readonly inFlight = new Map<string, Promise<Scored>>();
+  /** Partial (screen) score per program id: population members' scores set the screen's threshold. */
+  private readonly partials = new Map<number, number>();
+  /** Partial score per structural hash of the children that stopped at the screen (a twin is not trained again). */
+  readonly stoppedAtScreen = new Map<string, number>();
   private readonly t0 = performance.now();
   /** Seconds spent writing to the store (for the store's share of the search's time). */
   storeSeconds = 0;
@@ -165,6 +175,7 @@ class SearchSession {
     this.space = loadSearchSpace(config.space);
     this.tasks = resolveTaskList(config.tasks ?? this.space.tasks.join(','));
     this.seeds = pairedSeeds(this.space.seedsPerEvaluation);
+    this.screen = config.screen === false ? null : this.space.screen;
     this.cache = new EvaluationCache((hash, fp) => this.storedScore(hash, fp));
     this.evaluator = new Evaluator((job) => pool.run(job), { workers: pool.size });
   }
@@ -240,9 +251,9 @@ class SearchSession {
     return this.space.fidelity as Fidelity;
   }
 
-  /** The program's fitness on the suite at this fidelity; every run is stored as soon as it is trained. */
-  async scoreProgram(programId: number, fidelity: Fidelity): Promise<number> {
-    const score = await this.evaluator.score(this.programOf(programId), this.suite(fidelity), {
+  /** Stored runs come back from the store; trained runs are stored as soon as they are scored. */
+  private storeHooks(programId: number): EvaluationHooks {
+    return {
       known: (key) => findEvaluation(this.store, { programId }, key),
       record: (r) =>
         this.timedWrite(() =>
@@ -258,18 +269,73 @@ class SearchSession {
             runId: this.run.id,
           }),
         ),
-    });
+    };
+  }
+
+  /** The program's fitness on the suite at this fidelity; every run is stored as soon as it is trained. */
+  async scoreProgram(programId: number, fidelity: Fidelity): Promise<number> {
+    const score = await this.evaluator.score(this.programOf(programId), this.suite(fidelity), this.storeHooks(programId));
     return score.fitness;
   }
 
+  /**
+   * A member's partial score: its screen seeds' part of its stored full evaluation (its own runs,
+   * else those of a program with the same hash or fingerprint, for members answered by the cache).
+   */
+  private partialOf(programId: number): number | undefined {
+    const memo = this.partials.get(programId);
+    if (memo !== undefined) return memo;
+    const screen = this.screen;
+    if (!screen) return undefined;
+    const part = screenSuite(this.suite(this.fidelity()), screen.seeds);
+    const hash = this.hashes.get(programId) ?? getProgram(this.store, programId)?.structuralHash ?? null;
+    const fingerprint = getProgram(this.store, programId)?.fingerprint ?? null;
+    const keys = [{ programId }, ...(hash ? [{ structuralHash: hash }] : []), ...(fingerprint ? [{ fingerprint }] : [])];
+    for (const program of keys) {
+      const score = this.evaluator.scoreFromStore(part, (key) => findEvaluation(this.store, program, key));
+      if (score) {
+        this.partials.set(programId, score.fitness);
+        return score.fitness;
+      }
+    }
+    return undefined;
+  }
+
+  /** The partial score a child needs now: the top keepFraction of the population's partial scores. */
+  screenThreshold(population: readonly Member[]): number {
+    const keep = this.screen?.keepFraction ?? 1;
+    const scores: number[] = [];
+    for (const m of population) {
+      const p = this.partialOf(m.programId);
+      if (p !== undefined) scores.push(p);
+    }
+    return screenThreshold(scores, keep);
+  }
+
+  /** Screened when the space has a screen (the threshold read from `population` when the partial score is in), else the whole suite. */
+  private async scoreChild(programId: number, population: () => readonly Member[]): Promise<Omit<Scored, 'source'>> {
+    const screen = this.screen;
+    if (!screen) return { programId, fitness: await this.scoreProgram(programId, this.fidelity()) };
+    const s = await this.evaluator.scoreScreened(
+      this.programOf(programId),
+      this.suite(this.fidelity()),
+      { seeds: screen.seeds, threshold: () => this.screenThreshold(population()) },
+      this.storeHooks(programId),
+    );
+    this.partials.set(programId, s.partial.fitness);
+    const verdict = { passed: s.passed, fitness: s.partial.fitness, threshold: s.threshold };
+    return { programId, fitness: s.full ? s.full.fitness : NaN, screen: verdict };
+  }
+
   /** Train unless an identical program (same structural hash) is already training: then share its result. */
-  trainChild(programId: number, hash: string, fingerprint: string): Promise<Scored> {
+  trainChild(programId: number, hash: string, fingerprint: string, population: () => readonly Member[]): Promise<Scored> {
     const twin = this.inFlight.get(hash);
-    if (twin) return twin.then((s) => ({ programId, fitness: s.fitness, source: 'structural' as const }));
-    const p = this.scoreProgram(programId, this.fidelity()).then((fitness) => {
-      this.cache.remember(hash, fingerprint, { fitness, sourceProgramId: programId });
+    if (twin) return twin.then((s) => ({ ...s, programId, source: 'structural' as const }));
+    const p = this.scoreChild(programId, population).then((s) => {
+      if (s.screen?.passed === false) this.stoppedAtScreen.set(hash, s.screen.fitness);
+      else this.cache.remember(hash, fingerprint, { fitness: s.fitness, sourceProgramId: programId });
       this.inFlight.delete(hash);
-      return { programId, fitness, source: 'trained' as const };
+      return { ...s, source: 'trained' as const };
     });
     this.inFlight.set(hash, p);
     return p;
@@ -285,6 +351,7 @@ class SearchSession {
       elapsedSeconds: this.elapsed(),
       best: { fitness: state.best.fitness, programId: state.best.programId, family: this.familyOf(state.best.programId) },
       cache: this.cache.counts,
+      screened: state.counters.screened,
       busyWorkers: pool.running,
       workers: this.pool.size,
       utilization: pool.wallSeconds > 0 ? pool.busySeconds / (this.pool.size * pool.wallSeconds) : 0,
@@ -386,15 +453,23 @@ async function drive(session: SearchSession, state: EvolutionState, rng: Rng): P
     lookup(child: Child): Scored | undefined {
       const info = childInfo.get(child)!;
       const hit = session.cache.lookup(info.hash, info.fingerprint);
-      return hit ? { programId: info.id, fitness: hit.fitness, source: hit.tier } : undefined;
+      if (hit) return { programId: info.id, fitness: hit.fitness, source: hit.tier };
+      // A twin of a child stopped at the screen: judged again against today's threshold; it trains only if it now passes.
+      const partial = session.stoppedAtScreen.get(info.hash);
+      if (partial !== undefined) {
+        const threshold = session.screenThreshold(state.population);
+        if (!(partial >= threshold)) return { programId: info.id, fitness: NaN, source: 'structural', screen: { passed: false, fitness: partial, threshold } };
+      }
+      return undefined;
     },
     train(child: Child): Promise<Scored> {
       const info = childInfo.get(child)!;
-      return session.trainChild(info.id, info.hash, info.fingerprint);
+      return session.trainChild(info.id, info.hash, info.fingerprint, () => state.population);
     },
     onArrival(child: Child, scored: Scored, st: EvolutionState, died: Member | undefined): void {
       childInfo.delete(child);
       const birth = st.nextBirth - 1;
+      const stopped = scored.screen?.passed === false;
       session.timedWrite(() => store.transaction(() => {
         addLineage(store, run.id, {
           birth,
@@ -402,10 +477,11 @@ async function drive(session: SearchSession, state: EvolutionState, rng: Rng): P
           parentBirth: child.parent.birth,
           mutation: child.mutation,
           detail: child.detail,
-          fitness: scored.fitness,
+          fitness: stopped ? null : scored.fitness,
           source: scored.source,
+          screen: scored.screen ? { outcome: stopped ? 'stopped' : 'passed', fitness: scored.screen.fitness, threshold: scored.screen.threshold } : null,
         });
-        recordBirthDeath(store, run.id, { step: birth, birth, ...(died ? { died: died.birth } : {}) });
+        if (!stopped) recordBirthDeath(store, run.id, { step: birth, birth, ...(died ? { died: died.birth } : {}) });
         session.persist(st, rng);
       }));
       report();
@@ -541,6 +617,8 @@ export async function resumeSearch(store: Store, runId: number, hooks: SearchHoo
       const rec = getProgram(store, ind.programId);
       if (rec?.structuralHash && rec.fingerprint && ind.fitness !== null) {
         session.cache.remember(rec.structuralHash, rec.fingerprint, { fitness: ind.fitness, sourceProgramId: ind.programId });
+      } else if (rec?.structuralHash && ind.screen?.outcome === 'stopped') {
+        session.stoppedAtScreen.set(rec.structuralHash, ind.screen.fitness);
       }
     }
     const counts = getCacheCounts(store, run.id);
@@ -549,7 +627,8 @@ export async function resumeSearch(store: Store, runId: number, hooks: SearchHoo
       session.cache.counts[t].lookups = counts[t].lookups;
     }
     const e = saved.evolutionState;
-    const state: EvolutionState = { population: [...e.population], best: e.best, counters: { ...e.counters }, nextBirth: e.nextBirth };
+    // States saved before the screen existed have no screened counter.
+    const state: EvolutionState = { population: [...e.population], best: e.best, counters: { ...e.counters, screened: (e.counters as Partial<EvolutionState['counters']>).screened ?? 0 }, nextBirth: e.nextBirth };
     const rng = Rng.fromState(saved.rngState as { s: [number, number, number, number]; spare: number | null });
     return await finish(session, state, rng);
   } catch (err) {

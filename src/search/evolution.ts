@@ -34,13 +34,21 @@ export interface Scored {
   readonly programId: number;
   readonly fitness: number;
   readonly source: 'trained' | CacheTier;
+  /**
+   * Set when the child was screened on part of its suite first. A child that stopped there has no
+   * full fitness: it is recorded but does not join the population (its partial score is never
+   * compared with full fitness).
+   */
+  readonly screen?: { readonly passed: boolean; readonly fitness: number; readonly threshold: number };
 }
 
 export interface EvolutionCounters {
   /** Children made by mutation (every one, cached or trained). */
   generated: number;
-  /** Children whose evaluation needed training. */
+  /** Children whose evaluation needed training (those stopped at the screen included). */
   trained: number;
+  /** Children stopped at the screen (trained on part of their suite, not in the population). */
+  screened: number;
   /** Restarts from the best program so far. */
   restarts: number;
   /** Arrivals since the best fitness last improved. */
@@ -89,7 +97,7 @@ export function initialState(warm: { programId: number; fitness: number }, popul
   return {
     population: Array.from({ length: populationSize }, () => first),
     best: first,
-    counters: { generated: 0, trained: 0, restarts: 0, sinceImprovement: 0 },
+    counters: { generated: 0, trained: 0, screened: 0, restarts: 0, sinceImprovement: 0 },
     nextBirth: 1,
   };
 }
@@ -138,7 +146,14 @@ export async function evolve(state: EvolutionState, opts: EvolutionOptions, hook
   const settle = (child: Child, scored: Scored): void => {
     const s: Scored = { ...scored, fitness: finiteOr(scored.fitness, -Infinity) };
     if (s.source === 'trained') state.counters.trained++;
-    const died = arrive(state, s);
+    let died: Member | undefined;
+    if (s.screen && !s.screen.passed) {
+      state.nextBirth++;
+      state.counters.screened++;
+      state.counters.sinceImprovement++;
+    } else {
+      died = arrive(state, s);
+    }
     hooks.onArrival(child, s, state, died);
     if (opts.restartAfter > 0 && state.counters.sinceImprovement >= opts.restartAfter) {
       restart(state, opts.populationSize);

@@ -86,6 +86,12 @@ export interface SearchSpace {
   /** Learning-rate multipliers tried for each candidate (its best one counts). */
   readonly lrMultipliers: readonly number[];
   readonly limits: { readonly timeoutSeconds: number };
+  /**
+   * Multi-fidelity screening: each child is first scored on its first `seeds` paired seeds and goes
+   * on only when that partial score places it in the top `keepFraction` of the population's own
+   * partial scores; null: every child is scored on the whole suite.
+   */
+  readonly screen: { readonly seeds: number; readonly keepFraction: number } | null;
 }
 
 /** A bad search space file: the message is one line naming the file and the field. */
@@ -118,6 +124,7 @@ export const SPACE_DEFAULTS = {
   seedsPerEvaluation: 1,
   lrMultipliers: [1],
   timeoutSeconds: 600,
+  screen: null,
 } as const;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -216,7 +223,7 @@ export function parseSearchSpace(json: unknown, file: string, name: string, base
   const r: Reader = new Reader(file);
   const top = r.object(json as Json, undefined, [
     '$comment', 'description', 'ops', 'slots', 'length', 'constants', 'insert', 'mutation', 'population',
-    'warmStart', 'restart', 'tasks', 'fidelity', 'seedsPerEvaluation', 'lrMultipliers', 'limits',
+    'warmStart', 'restart', 'tasks', 'fidelity', 'seedsPerEvaluation', 'lrMultipliers', 'limits', 'screen',
   ]);
   const description = r.string(top.description, 'description', SPACE_DEFAULTS.description);
 
@@ -289,6 +296,16 @@ export function parseSearchSpace(json: unknown, file: string, name: string, base
   const lim = top.limits === undefined ? {} : r.object(top.limits, 'limits', ['timeoutSeconds']);
   const timeoutSeconds = r.number(lim.timeoutSeconds, 'limits.timeoutSeconds', 'positive', SPACE_DEFAULTS.timeoutSeconds);
 
+  let screen: SearchSpace['screen'] = SPACE_DEFAULTS.screen;
+  if (top.screen !== undefined && top.screen !== null) {
+    const sc = r.object(top.screen, 'screen', ['seeds', 'keepFraction']);
+    const seeds = r.integer(sc.seeds, 'screen.seeds', 1);
+    if (seeds >= seedsPerEvaluation) r.fail('screen.seeds', `must be less than seedsPerEvaluation (${seedsPerEvaluation}), or the screen saves nothing`);
+    const keepFraction = r.number(sc.keepFraction, 'screen.keepFraction', 'probability');
+    if (keepFraction === 0) r.fail('screen.keepFraction', 'must be above 0 (0 would stop every child)');
+    screen = { seeds, keepFraction };
+  }
+
   return deepFreeze({
     name,
     file,
@@ -307,6 +324,7 @@ export function parseSearchSpace(json: unknown, file: string, name: string, base
     seedsPerEvaluation,
     lrMultipliers,
     limits: { timeoutSeconds },
+    screen,
   });
 }
 

@@ -190,6 +190,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: "the screen of multi-fidelity search: a child's partial score, the threshold it met or missed, and whether it stopped there",
+    sql: `
+      ALTER TABLE lineage ADD COLUMN screen TEXT CHECK (screen IS NULL OR screen IN ('passed', 'stopped'));
+      ALTER TABLE lineage ADD COLUMN screen_fitness REAL;
+      ALTER TABLE lineage ADD COLUMN screen_threshold REAL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -52,6 +52,7 @@ export function decodeJson<T>(text: string): T {
 }
 
 const now = (): string => new Date().toISOString();
+const finiteOrNull = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
 
 // ---------------------------------------------------------------------------------------------
 // Runs
@@ -333,6 +334,18 @@ export interface NewIndividual {
   readonly fitness?: number | null;
   /** 'trained' or the cache tier that answered. */
   readonly source?: string | null;
+  /** The screen's verdict, for a child screened on part of its suite first (null: not screened). */
+  readonly screen?: ScreenVerdict | null;
+}
+
+/**
+ * A child scored on part of its suite first: its partial score and the population's threshold at
+ * that moment. 'stopped' children have no full fitness (lineage fitness NULL) and never joined.
+ */
+export interface ScreenVerdict {
+  readonly outcome: 'passed' | 'stopped';
+  readonly fitness: number;
+  readonly threshold: number;
 }
 
 export interface Individual extends Required<NewIndividual> {
@@ -351,6 +364,9 @@ interface LineageDbRow {
   detail: string;
   fitness: number | null;
   source: string | null;
+  screen: 'passed' | 'stopped' | null;
+  screen_fitness: number | null;
+  screen_threshold: number | null;
   created_at: string;
 }
 
@@ -365,6 +381,7 @@ function toIndividual(r: LineageDbRow): Individual {
     detail: r.detail,
     fitness: r.fitness,
     source: r.source,
+    screen: r.screen === null ? null : { outcome: r.screen, fitness: r.screen_fitness ?? NaN, threshold: r.screen_threshold ?? NaN },
     createdAt: r.created_at,
   };
 }
@@ -372,9 +389,9 @@ function toIndividual(r: LineageDbRow): Individual {
 export function addLineage(store: Store, runId: number, ind: NewIndividual): void {
   store
     .stmt(
-      `INSERT INTO lineage (run_id, birth, program_id, parent_birth, parent_id, mutation, detail, fitness, source, created_at)
+      `INSERT INTO lineage (run_id, birth, program_id, parent_birth, parent_id, mutation, detail, fitness, source, screen, screen_fitness, screen_threshold, created_at)
        VALUES (@run, @birth, @program, @parent, (SELECT program_id FROM lineage WHERE run_id = @run AND birth = @parent),
-               @mutation, @detail, @fitness, @source, @at)`,
+               @mutation, @detail, @fitness, @source, @screen, @screenFitness, @screenThreshold, @at)`,
     )
     .run({
       run: runId,
@@ -385,6 +402,9 @@ export function addLineage(store: Store, runId: number, ind: NewIndividual): voi
       detail: ind.detail,
       fitness: ind.fitness ?? null,
       source: ind.source ?? null,
+      screen: ind.screen?.outcome ?? null,
+      screenFitness: finiteOrNull(ind.screen?.fitness),
+      screenThreshold: finiteOrNull(ind.screen?.threshold),
       at: now(),
     });
 }
@@ -395,7 +415,7 @@ export function setFitness(store: Store, runId: number, birth: number, fitness: 
   if (r.changes !== 1) throw new StoreError(store.path, `run ${runId} has no individual with birth ${birth}`);
 }
 
-const LINEAGE_COLUMNS = 'run_id, birth, program_id, parent_birth, parent_id, mutation, detail, fitness, source, created_at';
+const LINEAGE_COLUMNS = 'run_id, birth, program_id, parent_birth, parent_id, mutation, detail, fitness, source, screen, screen_fitness, screen_threshold, created_at';
 
 /** Every individual of a run in birth order (every generated-and-arrived program, not only the best). */
 export function runIndividuals(store: Store, runId: number): Individual[] {
@@ -422,8 +442,8 @@ export function lineageChain(store: Store, programId: number, runId: number): Li
          SELECT l.parent_birth, chain.depth + 1 FROM chain JOIN lineage l ON l.run_id = @run AND l.birth = chain.birth
          WHERE l.parent_birth IS NOT NULL
        )
-       SELECT l.run_id, l.birth, l.program_id, l.parent_birth, l.parent_id, l.mutation, l.detail, l.fitness, l.source, l.created_at,
-              p.raw, p.canonical, p.family
+       SELECT l.run_id, l.birth, l.program_id, l.parent_birth, l.parent_id, l.mutation, l.detail, l.fitness, l.source,
+              l.screen, l.screen_fitness, l.screen_threshold, l.created_at, p.raw, p.canonical, p.family
        FROM chain JOIN lineage l ON l.run_id = @run AND l.birth = chain.birth JOIN programs p ON p.id = l.program_id
        ORDER BY chain.depth DESC`,
     )

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { APPLICATION_ID, MIGRATIONS, openStore, schemaVersion, SCHEMA_VERSION, StoreError } from '../../src/store/db.ts';
-import { addLineage, addPopulationSnapshot, createRun, evaluationsOf, findEvaluation, getRun, populationAt, recordEvaluation, upsertProgram } from '../../src/store/queries.ts';
+import { addPopulationSnapshot, createRun, evaluationsOf, findEvaluation, getRun, populationAt, recordEvaluation, runIndividuals, upsertProgram } from '../../src/store/queries.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'optsearch-db-'));
@@ -89,8 +89,10 @@ describe('migrations', () => {
     expect(tables(path)).not.toContain('population');
     const run = createRun(v1, { name: 'old', space: 'lion', seed: 3, config: { budget: 5 } });
     const pid = upsertProgram(v1, { raw: 'def train(w, g, lr):\n  return g\n', size: 0, structuralHash: 'h' });
-    addLineage(v1, run.id, { birth: 0, programId: pid, parentBirth: null, mutation: 'warm-start', detail: '', fitness: 0.25 });
-    // The version-1 table has no configuration columns: written as version 1 wrote it.
+    // Version 1's tables have no configuration or screen columns: rows written as version 1 wrote them.
+    v1.db
+      .prepare("INSERT INTO lineage (run_id, birth, program_id, parent_birth, parent_id, mutation, detail, fitness, source, created_at) VALUES (?, 0, ?, NULL, NULL, 'warm-start', '', 0.25, 'trained', 'then')")
+      .run(run.id, pid);
     v1.db
       .prepare("INSERT INTO evaluations (program_id, task, fidelity, seed, lr_multiplier, fitness, metrics, status, backend, run_id, created_at) VALUES (?, 'quadratic', 1, 0, 1, 0.25, '{\"loss\":1.5}', 'ok', 'reference', ?, 'then')")
       .run(pid, run.id);
@@ -100,6 +102,7 @@ describe('migrations', () => {
     const s = openStore(path);
     expect(schemaVersion(s)).toBe(SCHEMA_VERSION);
     expect(getRun(s, 'old')?.config).toEqual({ budget: 5 });
+    expect(runIndividuals(s, run.id)).toMatchObject([{ birth: 0, programId: pid, fitness: 0.25, source: 'trained', screen: null }]);
     // The old evaluation stays readable, but what it was scored under is unknown: it is never reused.
     expect(evaluationsOf(s, pid)).toMatchObject([{ task: 'quadratic', configHash: null, numericClass: null, fitness: 0.25, metrics: { loss: 1.5 }, backend: 'reference' }]);
     for (const numericClass of ['float64', 'float32'] as const) {

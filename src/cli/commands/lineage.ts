@@ -8,7 +8,9 @@ const FORMATS = ['text', 'dot', 'mermaid'] as const;
 type Format = (typeof FORMATS)[number];
 
 function label(s: LineageStep): string {
-  return `birth ${s.birth}: program ${s.programId}, ${s.family ?? 'unknown'}, fitness ${fmtFitness(s.fitness)}`;
+  const head = `birth ${s.birth}: program ${s.programId}, ${s.family ?? 'unknown'}`;
+  if (s.screen?.outcome === 'stopped') return `${head}, stopped at the screen (partial ${fmtFitness(s.screen.fitness)} < ${fmtFitness(s.screen.threshold)})`;
+  return `${head}, fitness ${fmtFitness(s.fitness)}${s.screen ? ` (screen ${fmtFitness(s.screen.fitness)} >= ${fmtFitness(s.screen.threshold)})` : ''}`;
 }
 
 /** Quote for DOT and Mermaid labels: no program text reaches them, only ids, names and numbers. */
