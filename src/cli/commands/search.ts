@@ -50,7 +50,7 @@ export function progressLine(p: Progress): string {
   if (p.phase === 'warm-start') return `run ${p.runId}: training the warm start on every task...`;
   if (p.phase === 'funnel') return `run ${p.runId}: search finished; re-evaluating the best candidates at higher fidelity (funnel)...`;
   return (
-    `trained ${p.trained}/${p.budget}  generated ${p.generated} (${perS}/s)  best ${fmtFitness(p.best.fitness)} ${p.best.family} (#${p.best.programId})  ` +
+    `trained ${p.trained}/${p.budget}${p.screened > 0 ? ` (${p.screened} stopped at the screen)` : ''}  generated ${p.generated} (${perS}/s)  best ${fmtFitness(p.best.fitness)} ${p.best.family} (#${p.best.programId})  ` +
     `cache ${rate('structural')}%/${rate('fingerprint')}%/${rate('stored')}% (hash/fp/stored)  workers ${p.busyWorkers}/${p.workers} (${Math.round(p.utilization * 100)}% busy)  eta ${fmtEta(p)}`
   );
 }
@@ -215,6 +215,7 @@ export function register(program: Command): void {
     .option('--deterministic', 'evaluate in fixed batches so that one seed gives the same run')
     .option('--funnel <n>', 'candidates re-evaluated at higher fidelity after the search (0: none)', '3')
     .option('--funnel-fidelities <list>', 'fidelities of the funnel stages', '10')
+    .option('--no-screen', "score every child on the whole suite even when the space has a screen (docs/search.md)")
     .option('--db <path>', DB_OPTION_HELP)
     .option('--redis <url>', REDIS_OPTION_HELP + '; --workers is then the parallelism the search plans for')
     .option('--json', 'print the outcome as JSON')
@@ -238,6 +239,7 @@ export function register(program: Command): void {
         backend: backend as BackendName | 'auto',
         funnelEntrants: /^\d+$/.test(String(opts['funnel'])) ? Number(opts['funnel']) : (() => { throw new CliError(`--funnel must be a non-negative integer`); })(),
         funnelFidelities: fidelityList(String(opts['funnel-fidelities'] ?? opts['funnelFidelities'] ?? '10')),
+        ...(opts['screen'] === false ? { screen: false } : {}),
       };
       process.stderr.write(`seed ${config.seed}\n`);
       const redis = typeof opts['redis'] === 'string' ? { url: opts['redis'], size: config.workers } : undefined;
