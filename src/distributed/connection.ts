@@ -1,66 +1,12 @@
 /**
- * Reaching Redis: the URL a user gives (redis:// or rediss://, with an optional password and
- * database number), the form of it that may be printed (never the password), the connection
- * options every client here shares, and a probe that turns an unreachable server or a refused
- * password into one line before any queue is touched.
+ * Reaching Redis: the connection options every client here shares, and a probe that turns an
+ * unreachable server or a refused password into one line before any queue is touched.
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
+import { RedisAccessError, type RedisTarget } from './url.ts';
 
-/** A Redis URL that cannot be used, an unreachable server or a refused password: one line for the user. */
-export class RedisAccessError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RedisAccessError';
-  }
-}
-
-export interface RedisTarget {
-  /** The URL as given (with its password): only ever handed to the client. */
-  readonly url: string;
-  /** The URL with the password replaced by ***: the only form that is printed. */
-  readonly display: string;
-  readonly tls: boolean;
-  readonly host: string;
-  readonly port: number;
-  readonly db: number;
-  readonly hasPassword: boolean;
-}
-
-const URL_FORM = 'redis://[:password@]host[:port][/db] or rediss://... for TLS';
-
-export function parseRedisUrl(url: string): RedisTarget {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RedisAccessError(`--redis must look like ${URL_FORM}, got '${redactLoose(url)}'`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new RedisAccessError(`--redis must look like ${URL_FORM}, got a ${u.protocol}// URL`);
-  }
-  if (u.hostname === '') throw new RedisAccessError(`--redis needs a host: ${URL_FORM}`);
-  const port = u.port === '' ? 6379 : Number(u.port);
-  const dbText = u.pathname.replace(/^\//, '');
-  if (dbText !== '' && !/^\d+$/.test(dbText)) throw new RedisAccessError(`--redis: the path must be a database number, got '/${dbText}'`);
-  const db = dbText === '' ? 0 : Number(dbText);
-  const hasPassword = u.password !== '';
-  const auth = u.username !== '' || hasPassword ? `${u.username}${hasPassword ? ':***' : ''}@` : '';
-  return {
-    url,
-    display: `${u.protocol}//${auth}${u.host}${db === 0 ? '' : `/${db}`}`,
-    tls: u.protocol === 'rediss:',
-    host: u.hostname,
-    port,
-    db,
-    hasPassword,
-  };
-}
-
-/** Best effort for a string that is not even a URL: hide whatever sits between '//' and '@'. */
-function redactLoose(s: string): string {
-  return s.replace(/\/\/[^@/]*@/, '//***@');
-}
+export { parseRedisUrl, RedisAccessError, type RedisTarget } from './url.ts';
 
 export interface ConnectOptions {
   /** TLS settings for rediss:// (a private CA, a client certificate); NODE_EXTRA_CA_CERTS also works. */
@@ -76,6 +22,8 @@ export function clientOptions(target: RedisTarget, opts: ConnectOptions = {}): R
     url: target.url,
     maxRetriesPerRequest: null,
     connectTimeout: 10_000,
+    // ioredis waits this long for a socket to close on disconnect, keeping a failed process alive
+    disconnectTimeout: 200,
     retryStrategy: (times: number) => Math.min(250 * 2 ** Math.min(times, 5), 5_000),
     ...(target.tls ? { tls: { ...(opts.tls ?? {}) } } : {}),
   };

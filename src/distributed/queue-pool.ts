@@ -179,28 +179,26 @@ export async function createQueuePool(opts: QueuePoolOptions): Promise<QueuePool
       removeOnFail: { age: retain },
     });
 
-  /** Looks the job up in Redis: a finished one is settled, an unknown one sent; returns its state. */
-  const check = async (id: string, p: Pending, first: boolean): Promise<void> => {
+  /** Looks the job up in Redis: a finished one is settled, an unknown one sent; true when it had to be sent again. */
+  const check = async (id: string, p: Pending, first: boolean): Promise<boolean> => {
     const state = await queue.getJobState(id);
     if (state === 'completed' || state === 'failed') {
       const j = await Job.fromId<QueueJobData, string>(queue, id);
+      if (!j) return false; // removed just now: the next check sends it again
       if (first) counts.pickedUp++;
-      if (!j) return; // removed just now: the next check sends it again
       if (state === 'completed') settleCompleted(id, j.returnvalue);
       else settleFailed(id, j.failedReason ?? 'failed');
-      return;
+      return false;
     }
     if (state === 'unknown') {
-      if (!first) {
-        counts.resent++;
-        notice(`redis at ${display} no longer has a job this search awaits (restarted without persistence?); sending it again`);
-      }
       await add(id, p.job);
       if (p.state === 'sending') p.state = 'queued';
-      return;
+      if (!first) counts.resent++;
+      return !first;
     }
     if (first) counts.adopted++;
     if (p.state === 'sending') p.state = state === 'active' ? 'active' : 'queued';
+    return false;
   };
 
   const send = (id: string, p: Pending): void => {
@@ -214,15 +212,17 @@ export async function createQueuePool(opts: QueuePoolOptions): Promise<QueuePool
   const reconcile = async (): Promise<void> => {
     if (checking || closed) return;
     checking = true;
+    let resent = 0;
     try {
       for (const [id, p] of [...pending]) {
         if (p.state === 'sending' || !pending.has(id)) continue;
-        await check(id, p, false);
+        if (await check(id, p, false)) resent++;
       }
     } catch {
       // the next period tries again
     } finally {
       checking = false;
+      if (resent > 0) notice(`redis at ${display} no longer had ${resent} jobs this search awaits (restarted without persistence?); sent them again`);
     }
   };
 

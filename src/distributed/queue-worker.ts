@@ -14,7 +14,7 @@ import { createEvaluationPool, type EvaluationPool } from '../pool/pool.ts';
 import type { BatchJob, RequestedBackend, TrainResult } from '../vocabulary/index.ts';
 import { encodeResult, type QueueJobData } from './codec.ts';
 import { clientOptions, createClient, probeRedis, settingWarnings, type ConnectOptions, type RedisTarget } from './connection.ts';
-import { HEARTBEAT_MS, QUEUE_NAME, QUEUE_PREFIX, removeWorker, writeHeartbeat, type WorkerInfo } from './registry.ts';
+import { DEFAULT_STALL_TIMEOUT_SECONDS, HEARTBEAT_MS, QUEUE_NAME, QUEUE_PREFIX, removeWorker, writeHeartbeat, type WorkerInfo } from './registry.ts';
 
 export interface QueueWorkerOptions {
   readonly target: RedisTarget;
@@ -43,7 +43,7 @@ export interface QueueWorker {
   close(force?: boolean): Promise<void>;
 }
 
-export const DEFAULT_STALL_TIMEOUT_SECONDS = 30;
+export { DEFAULT_STALL_TIMEOUT_SECONDS };
 
 /** The pool's words for a thread that threw, exited or ran out of memory (src/pool/pool.ts), and for a closing pool. */
 function transportFailure(results: readonly TrainResult[]): string | undefined {

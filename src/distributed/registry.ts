@@ -9,6 +9,9 @@ import type { Redis } from 'ioredis';
 export const QUEUE_PREFIX = 'optsearch';
 export const QUEUE_NAME = 'batch-jobs';
 
+/** A job whose worker renews no lock for this long is taken over by another worker (BullMQ's lockDuration). */
+export const DEFAULT_STALL_TIMEOUT_SECONDS = 30;
+
 /** How often a worker refreshes its entry; the entry expires after three missed refreshes. */
 export const HEARTBEAT_MS = 2_000;
 

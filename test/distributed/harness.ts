@@ -5,7 +5,7 @@
  * test ends with.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +42,11 @@ export interface RedisServer {
   readonly port: number;
   /** redis:// or rediss:// URL, with the password when there is one. */
   readonly url: string;
-  /** SIGTERM (redis writes its append-only file and exits), then the same server again on the same port and data. */
-  restart(downMs?: number): Promise<void>;
+  /**
+   * SIGTERM (redis writes its append-only file and exits), then the same server again on the same
+   * port and data; wipe: with its data gone, as a server without persistence comes back.
+   */
+  restart(opts?: { downMs?: number; wipe?: boolean }): Promise<void>;
   stop(): Promise<void>;
   /** A redis-cli command's output (plain text), e.g. cli('DBSIZE'). */
   cli(...args: string[]): string;
@@ -86,8 +89,12 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   return {
     port,
     url: `${opts.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
-    async restart(downMs = 500) {
+    async restart({ downMs = 500, wipe = false } = {}) {
       await halt();
+      if (wipe) {
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+      }
       await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
@@ -110,8 +117,8 @@ export interface WorkerProcess {
 }
 
 /** Spawns `node <args>` and resolves once its stderr says it is ready (or rejects when it exits first). */
-export async function spawnWorker(args: readonly string[], ready = /waiting for batch jobs/): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnWorker(args: readonly string[], env: NodeJS.ProcessEnv = {}, ready = /waiting for batch jobs/): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (err += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));

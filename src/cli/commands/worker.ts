@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { parseRedisUrl, RedisAccessError } from '../../distributed/connection.ts';
-import { createQueuePool, type QueuePool } from '../../distributed/queue-pool.ts';
-import { DEFAULT_STALL_TIMEOUT_SECONDS, startQueueWorker } from '../../distributed/queue-worker.ts';
-import { workerName } from '../../distributed/registry.ts';
+// The queue modules (BullMQ, ioredis) load only when a command uses Redis: every other command starts without them.
+import type { QueuePool } from '../../distributed/queue-pool.ts';
+import { DEFAULT_STALL_TIMEOUT_SECONDS, workerName } from '../../distributed/registry.ts';
+import { parseRedisUrl, RedisAccessError } from '../../distributed/url.ts';
 import { BackendUnavailableError, initBackend } from '../../proxy/backend.ts';
 import { BACKEND_CHOICES, isBackendName, type RequestedBackend } from '../../vocabulary/index.ts';
 import { CliError } from '../errors.ts';
@@ -58,6 +58,7 @@ export function register(program: Command): void {
         }
       }
       const log = (line: string): void => void process.stderr.write(`${stamp()} ${line}\n`);
+      const { startQueueWorker } = await import('../../distributed/queue-worker.ts');
       const worker = await startQueueWorker({ target, concurrency, backend, stallTimeoutSeconds: stall, log, verbose: Boolean(opts.verbose) }).catch((e: unknown) => {
         if (e instanceof RedisAccessError) throw new CliError(e.message);
         throw e;
@@ -109,6 +110,7 @@ export async function openQueuePool(url: string, size: number): Promise<QueuePoo
   const target = redisTarget(url);
   const tty = Boolean(process.stderr.isTTY);
   const notice = (line: string): void => void process.stderr.write(`${tty ? '\r\u001b[2K' : ''}${line}\n`);
+  const { createQueuePool } = await import('../../distributed/queue-pool.ts');
   const pool = await createQueuePool({ target, size, notice }).catch((e: unknown) => {
     if (e instanceof RedisAccessError) throw new CliError(e.message);
     throw e;
