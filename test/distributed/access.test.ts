@@ -12,7 +12,8 @@ import { createQueuePool } from '../../src/distributed/queue-pool.ts';
 import { skipWithout } from '../tools.ts';
 import { BIN, redisMissing, ROOT, spawnWorker, startRedis, type RedisServer } from './harness.ts';
 
-const skip = skipWithout('redis-server', redisMissing());
+const opensslMissing = (): string | undefined => (spawnSync('openssl', ['version']).status === 0 ? undefined : 'openssl is not installed (Debian: apt-get install openssl)');
+const skip = skipWithout('redis-server', redisMissing()) || skipWithout('openssl (certificates for the TLS test)', opensslMissing());
 const PASSWORD = 'pw-Secret-42';
 let dir: string;
 let plain: RedisServer;
