@@ -16,6 +16,11 @@
  *
  * --db reads a database kept from an earlier run of this benchmark (or any search run with the
  * screen off) instead of searching again.
+ *
+ * --live db.sqlite audits a search that ran with its screen on instead: the children it stopped
+ * (up to --limit, default 200) are trained on the rest of the suite (not stored), and each one whose
+ * full fitness beat the median of the population it met is a false negative of the live screen; it
+ * also prints the training steps per trained child beside those of --db's unscreened run, if given.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,6 +69,61 @@ const median = (xs: readonly number[]): number => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
+
+/** Training steps of a run's evaluations per trained child. */
+function stepsPerChild(path: string): { steps: number; children: number } {
+  const store = openStore(path, { readonly: true });
+  try {
+    const run = listRuns(store)[0];
+    if (!run) throw new Error(`${path} holds no run`);
+    const steps = store.db.prepare('SELECT metrics FROM evaluations WHERE run_id = ?').pluck().all(run.id) as string[];
+    const total = steps.reduce((a, m) => a + (Number(JSON.parse(m).steps) || 0), 0);
+    const children = runIndividuals(store, run.id).filter((c) => c.birth > 0 && c.source === 'trained').length;
+    return { steps: total, children };
+  } finally {
+    store.close();
+  }
+}
+
+const live = arg('live', '');
+if (live) {
+  const limit = Number(arg('limit', '200'));
+  const pool = createEvaluationPool({ size: workers });
+  const store = openStore(live, { readonly: true });
+  try {
+    const run = listRuns(store)[0];
+    if (!run) throw new Error(`${live} holds no run`);
+    const evaluator = new Evaluator(pool.run.bind(pool), { workers });
+    const all = runIndividuals(store, run.id).filter((c) => c.birth > 0 && c.source === 'trained');
+    const stopped = all.filter((c) => c.screen?.outcome === 'stopped');
+    const passed = all.filter((c) => c.screen?.outcome === 'passed');
+    const audited = stopped.slice(0, limit);
+    const t0 = performance.now();
+    let falseNeg = 0;
+    let beatBest = 0;
+    const programs = new Map(store.db.prepare('SELECT id, raw FROM programs').all().map((r) => [(r as { id: number }).id, (r as { raw: string }).raw]));
+    await Promise.all(
+      audited.map(async (c) => {
+        const full = await evaluator.score(programs.get(c.programId) as string, suite, { known: (key) => findEvaluation(store, { programId: c.programId }, key) });
+        const pop = populationAt(store, run.id, c.birth - 1).map((m) => m.fitness ?? -Infinity);
+        if (full.fitness > median(pop)) falseNeg++;
+        if (full.fitness > Math.max(...pop)) beatBest++;
+      }),
+    );
+    console.log(`live screen of ${live} (run ${run.id}): ${all.length} trained children, ${stopped.length} stopped (${pct(stopped.length / all.length)}), ${passed.length} went on`);
+    console.log(`  ${audited.length} stopped children trained on the whole suite (${((performance.now() - t0) / 1000).toFixed(0)} s): ${falseNeg} beat the median of the population they met (false negatives ${pct(falseNeg / audited.length)}), ${beatBest} beat its best`);
+    const mine = stepsPerChild(live);
+    console.log(`  training steps per trained child: ${(mine.steps / mine.children).toFixed(0)}`);
+    if (kept) {
+      const theirs = stepsPerChild(kept);
+      console.log(`  unscreened run ${kept}: ${(theirs.steps / theirs.children).toFixed(0)} steps per trained child; the screen trains ${pct(mine.steps / mine.children / (theirs.steps / theirs.children))} of that`);
+    }
+  } finally {
+    store.close();
+    await pool.close();
+  }
+  process.exit(0);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'optsearch-screening-'));
 const dbPath = kept || join(dir, 'screening.sqlite');
