@@ -128,8 +128,8 @@ describe('replay presets', () => {
     }
   });
 
-  it('search code (mutation, selection, cache, runner) names nothing of Lion', () => {
-    for (const f of ['src/search/mutate.ts', 'src/search/evolution.ts', 'src/search/cache.ts', 'src/search/funnel.ts', 'src/runner/search.ts']) {
+  it('search code (mutation, selection, screen, cache, runner) names nothing of Lion', () => {
+    for (const f of ['src/search/mutate.ts', 'src/search/evolution.ts', 'src/search/cache.ts', 'src/search/funnel.ts', 'src/runner/search.ts', 'src/evaluator/evaluator.ts', 'src/evaluator/fitness.ts']) {
       const text = readFileSync(f, 'utf8');
       expect(text, f).not.toMatch(/lion|signum/i);
       expect(text, f).not.toMatch(/['"]sign['"]/);
