@@ -246,6 +246,7 @@ export async function createQueuePool(opts: QueuePoolOptions): Promise<QueuePool
   let saidConcurrency = false;
   let looking = false;
   const idleNoticeMs = opts.idleNoticeMs ?? 5_000;
+  let first = true; // the workers already there are summed up by the caller, not announced one by one
   const lookAtWorkers = async (): Promise<void> => {
     if (looking || closed || !connected) return;
     looking = true;
@@ -253,9 +254,10 @@ export async function createQueuePool(opts: QueuePoolOptions): Promise<QueuePool
       const now = await listWorkers(client);
       const before = new Map(workers.map((w) => [w.id, w]));
       const after = new Map(now.map((w) => [w.id, w]));
-      for (const w of now) if (!before.has(w.id)) notice(`redis: worker ${workerName(w)} connected (backend ${w.backend}, concurrency ${w.concurrency})`);
+      for (const w of now) if (!before.has(w.id) && !first) notice(`redis: worker ${workerName(w)} connected (backend ${w.backend}, concurrency ${w.concurrency})`);
       for (const w of workers) if (!after.has(w.id)) notice(`redis: worker ${workerName(w)} left (${w.jobs} jobs done)`);
       workers = now;
+      first = false;
       const t = performance.now();
       if (now.length > 0 || pending.size === 0) idleSince = undefined;
       else {
