@@ -4,9 +4,11 @@
  * run the best fitness, the trained programs and seconds until that best first arrived, and the
  * trained programs until the first Lion-family program; then per setting the medians.
  *
- *   npx tsx bench/population.ts [--space replay] [--settings 32x4,100x2,...] [--seeds 1,2,3] [--budget 2000] [--workers 2] [--backend simd]
+ *   npx tsx bench/population.ts [--space replay] [--settings 32x4,100x2,...] [--seeds 1,2,3] [--budget 2000] [--workers 2] [--backend simd] [--keep dir]
+ *
+ * --keep writes the databases (<P>x<T>-<seed>.sqlite) and their space files to dir and leaves them there.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createEvaluationPool } from '../src/pool/pool.ts';
@@ -39,7 +41,9 @@ const median = (xs: readonly number[]): number => {
 
 const space = loadSearchSpace(spaceName);
 const base = JSON.parse(readFileSync(space.file, 'utf8'));
-const dir = mkdtempSync(join(tmpdir(), 'optsearch-population-'));
+const keep = arg('keep', '');
+if (keep) mkdirSync(keep, { recursive: true });
+const dir = keep || mkdtempSync(join(tmpdir(), 'optsearch-population-'));
 const pool = createEvaluationPool({ size: workers });
 console.log(`population study: space ${space.name} (warm start ${space.warmStart.path}), budget ${budget} trained, seeds ${seeds.join(', ')}, ${workers} workers, ${backend}`);
 console.log('P     T   seed  best      trained-to-best  s-to-best  Lion-family-at  seconds');
@@ -89,7 +93,7 @@ try {
   }
 } finally {
   await pool.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 console.log('');
 for (const s of summary) console.log(s);
