@@ -503,7 +503,7 @@ export function buildMlpModule(shape: MlpShape): MlpModule {
     const z = Array.from({ length: C }, () => c.local('v128'));
     const m = c.local('v128');
     const s = c.local('v128');
-    const lse = c.local('v128');
+    const logS = c.local('v128');
     const term = c.local('v128');
     const lossLo = c.local('v128');
     const lossHi = c.local('v128');
@@ -530,12 +530,14 @@ export function buildMlpModule(shape: MlpShape): MlpModule {
           }
           c.f32x4(0).set(s);
           for (let k = 0; k < C; k++) add(get(s), kernelExp(sub(get(z[k]!), get(m)), scratch))(c), c.set(s);
-          add(get(m), (cc) => void cc.get(s).call(logIdx))(c);
-          c.set(lse);
+          // log-softmax as (z - max) - log(sum): never max + log(sum) first, which at logits far above
+          // log(C) rounds to max in float32 and would score a collapsed network's loss as 0
+          c.get(s).call(logIdx);
+          c.set(logS);
           c.f32x4(0).set(term);
           for (let k = 0; k < C; k++) {
             const p: Ex = (cc) => void cc.get(row).i32(C * 4).op('i32.mul').vmem('v128.load32_splat', heldP + k * 4);
-            add(get(term), mul(p, sub(get(z[k]!), get(lse))))(c);
+            add(get(term), mul(p, sub(sub(get(z[k]!), get(m)), get(logS))))(c);
             c.set(term);
           }
           c.get(lossLo).get(term).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(lossLo);

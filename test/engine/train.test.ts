@@ -150,6 +150,18 @@ describe('simd engine vs the reference trainer', () => {
     expect(trainBatchSimd({ programText: texts[0]!, spec, fidelity: 1, runs: [] })).toEqual([]);
   });
 
+  it('a network collapsed to huge, equal logits scores the uniform loss log C held out, not 0', () => {
+    // Every parameter gets the same huge step (-0.23 / m / lr, m alternating between tiny and huge):
+    // in float32 the logits become equal, and max + log(sum) rounds to max, which once scored this
+    // program's held-out loss 0 (fitness 10, the cap).
+    const spec: TaskSpec = { ...loadTaskSpec('teacher-student-16'), steps: 400, curvePoints: 4 };
+    const text = 'def train(w, g, m, v, lr):\n  t1 = -0.231635 / m\n  t2 = t1 / lr\n  return t2, t1, v\n';
+    const [r] = trainBatchSimd({ programText: text, spec, fidelity: 1, runs: [{ seed: 1, lrMultiplier: 3 }] });
+    expect(r?.status).toBe('ok');
+    expect(r?.lossCurve.at(-1)?.[1]).toBeCloseTo(Math.log(8), 4);
+    expect(r?.finalLoss).toBeCloseTo(Math.log(8), 4);
+  });
+
   it('the wall-clock limit stops every run as timeout', () => {
     const spec = loadTaskSpec('teacher-student-16');
     const results = trainBatchSimd({ programText: programText('lion'), spec, fidelity: 1, runs: [{ seed: 1, lrMultiplier: 1 }, { seed: 2, lrMultiplier: 1 }], timeLimitSeconds: 1e-6 });
