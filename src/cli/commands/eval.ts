@@ -147,8 +147,8 @@ Examples:
       const suite: Suite = { tasks, seeds, lrMultipliers, fidelity, backend };
       const jobsCount = tasks.length * (programs.length + 1);
       const workers = opts.workers === undefined ? Math.min(availableParallelism(), jobsCount) : intOption(opts.workers, 'workers', 0);
-      // Fail fast, in one line, when a forced backend cannot start here.
-      if (backend !== 'auto' && backend !== 'reference') {
+      // Fail fast, in one line, when a forced tfjs backend cannot start here (simd and reference need no start).
+      if (backend !== 'auto' && backend !== 'reference' && backend !== 'simd') {
         try {
           await initBackend(backend);
         } catch (e) {
