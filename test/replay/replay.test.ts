@@ -107,7 +107,7 @@ describe('replay presets', () => {
     expect(b).toEqual(a);
   });
 
-  it('the teacher-student pair is the quadratic pair with another proxy, lr multipliers and time limit, and nothing else', () => {
+  it('the teacher-student pair is the quadratic pair with another proxy, lr multipliers, time limit and population, and nothing else', () => {
     const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(SPACES_DIR, `${name}.json`), 'utf8'));
     for (const [quadratic, teacher] of [
       [REPLAY_SPACE, 'replay-teacher-student'],
@@ -119,7 +119,9 @@ describe('replay presets', () => {
       // the same ratios (c, c/3, c/10) moved up to where the proxy study found every method's best lr
       expect(a.lrMultipliers).toEqual([3, 1, 0.3]);
       expect(b.lrMultipliers).toEqual([10, 3, 1]);
-      for (const k of ['$comment', 'description', 'tasks', 'limits', 'lrMultipliers']) {
+      // population and tournament from bench/population.ts (docs/replay.md)
+      expect(b.population).toEqual({ size: 300, tournament: 2 });
+      for (const k of ['$comment', 'description', 'tasks', 'limits', 'lrMultipliers', 'population']) {
         delete a[k];
         delete b[k];
       }
