@@ -354,7 +354,8 @@ export async function createQueuePool(opts: QueuePoolOptions): Promise<QueuePool
       clearInterval(reconcileTimer);
       clearInterval(pruneTimer);
       clearInterval(workersTimer);
-      for (const [, p] of pending) p.resolve(failedBatch(p.job, 'the queue pool was closed before the job finished'));
+      // Jobs still awaited are left unsettled, not failed: a failed result would be recorded, while
+      // the job finishes in Redis and a resume picks its result up.
       pending.clear();
       // Delivered results were recorded by the caller: Redis need not keep them. Best effort.
       const cleanup = connected ? forget(delivered.splice(0).map((d) => d.id)) : Promise.resolve();

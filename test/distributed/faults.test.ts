@@ -71,7 +71,7 @@ describe.skipIf(skip)('faults during a search over Redis', () => {
     const notices: string[] = [];
     const pool = await coordinator(notices);
     // teacher-student-16: a worker thread's first job builds the teacher's stream (about 2 s), time to be caught mid-job
-    const search = startSearch(store, { ...base, tasks: 'teacher-student-16', budget: 4 }, undefined, nameJobs(store, pool));
+    const search = startSearch(store, { ...base, tasks: 'teacher-student-16', budget: 2 }, undefined, nameJobs(store, pool));
     const victim = await waitFor('a job running for 300 ms', async () => {
       const active = await inspect.getActive();
       return active.find((j) => j.processedOn !== undefined && Date.now() - j.processedOn > 300 && j.processedBy);
@@ -85,7 +85,7 @@ describe.skipIf(skip)('faults during a search over Redis', () => {
     await pool.close();
 
     expect(out.status).toBe('done');
-    expect(checkRun(store, out.run.id, { budget: 4, runsPerProgram: 1 })).toEqual([]);
+    expect(checkRun(store, out.run.id, { budget: 2 })).toEqual([]);
     const survivors = workers.filter((w) => w !== killed);
     const logs = survivors.map((w) => w.log()).join('\n');
     expect(logs).toContain(`job ${victim.id} stalled`);
@@ -112,7 +112,7 @@ describe.skipIf(skip)('faults during a search over Redis', () => {
     await pool.close();
 
     expect(out.status).toBe('done');
-    expect(checkRun(store, out.run.id, { budget: 24, runsPerProgram: 2 })).toEqual([]);
+    expect(checkRun(store, out.run.id, { budget: 24 })).toEqual([]);
     expect(notices.filter((n) => /connection lost; waiting for it to come back/.test(n)).length).toBeGreaterThanOrEqual(2);
     expect(notices.filter((n) => /: reconnected$/.test(n)).length).toBeGreaterThanOrEqual(2);
     // the wiped server had lost the jobs in flight: sent again, each recorded once
@@ -161,7 +161,7 @@ describe.skipIf(skip)('faults during a search over Redis', () => {
     expect(stderr).toMatch(/redis: worker \S+ backend auto concurrency 1: \d+ jobs/);
 
     const store = openStore(db, { readonly: true });
-    expect(checkRun(store, 1, { budget: 16, runsPerProgram: 2 })).toEqual([]);
+    expect(checkRun(store, 1, { budget: 16 })).toEqual([]);
     store.close();
     // every job of both coordinators was trained once: no id finished twice on any worker
     const done = workers.flatMap((w, i) => [...w.log().slice(logStart[i]).matchAll(/job (b[0-9a-f]{40}) done/g)].map((m) => m[1]));

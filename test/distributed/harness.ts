@@ -9,7 +9,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadSearchSpace } from '../../src/search/space.ts';
 import type { Store } from '../../src/store/db.ts';
+import { resolveTaskList } from '../../src/tasks/spec.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const BIN = join(ROOT, 'bin/optsearch.mjs');
@@ -164,12 +166,17 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 
 /**
  * A finished run holds together: done with its budget trained, births without gaps, no evaluation
- * twice, and every trained program evaluated on every task x seed x lr multiplier of the run.
+ * twice, and every trained program evaluated on every task x seed x lr multiplier of the run's
+ * space at its fidelity (a child stopped at a screen only on what the screen trains).
  */
-export function checkRun(store: Store, runId: number, expect: { budget: number; runsPerProgram: number }): string[] {
+export function checkRun(store: Store, runId: number, expect: { budget: number }): string[] {
   const problems: string[] = [];
-  const run = store.db.prepare('SELECT status, trained FROM runs WHERE id = ?').get(runId) as { status: string; trained: number };
+  const run = store.db.prepare('SELECT status, trained, config FROM runs WHERE id = ?').get(runId) as { status: string; trained: number; config: string };
   if (run.status !== 'done' || run.trained !== expect.budget) problems.push(`run ${runId} is ${run.status} with ${run.trained}/${expect.budget} trained`);
+  const config = JSON.parse(run.config) as { space: string; tasks: string | null };
+  const space = loadSearchSpace(config.space);
+  const tasks = resolveTaskList(config.tasks ?? space.tasks.join(','));
+  const full = tasks.length * space.seedsPerEvaluation * space.lrMultipliers.length;
   const births = store.db.prepare('SELECT birth FROM lineage WHERE run_id = ? ORDER BY birth').pluck().all(runId) as number[];
   if (births.some((b, i) => b !== i)) problems.push(`births have gaps or repeats: ${births.join(',')}`);
   const dups = store.db
@@ -177,12 +184,18 @@ export function checkRun(store: Store, runId: number, expect: { budget: number; 
     .pluck()
     .get() as number;
   if (dups > 0) problems.push(`${dups} evaluations stored twice`);
-  const short = store.db
+  const hasScreen = (store.db.prepare("SELECT COUNT(*) FROM pragma_table_info('lineage') WHERE name = 'screen'").pluck().get() as number) > 0;
+  const trained = store.db
     .prepare(
-      `SELECT l.program_id AS id, (SELECT COUNT(*) FROM evaluations e WHERE e.program_id = l.program_id AND e.fidelity = 1) AS n
+      `SELECT l.program_id AS id, ${hasScreen ? "MAX(l.screen = 'stopped')" : '0'} AS stopped,
+         (SELECT COUNT(*) FROM evaluations e WHERE e.program_id = l.program_id AND e.fidelity = ?) AS n
        FROM lineage l WHERE l.run_id = ? AND l.source = 'trained' GROUP BY l.program_id`,
     )
-    .all(runId) as { id: number; n: number }[];
-  for (const s of short) if (s.n !== expect.runsPerProgram) problems.push(`program ${s.id} has ${s.n} of ${expect.runsPerProgram} evaluations`);
+    .all(space.fidelity, runId) as { id: number; stopped: number; n: number }[];
+  for (const t of trained) {
+    const want = t.stopped ? tasks.length * (space.screen?.seeds ?? 0) * space.lrMultipliers.length : full;
+    if (t.n !== want) problems.push(`program ${t.id} has ${t.n} of ${want} evaluations`);
+  }
+  if (trained.length === 0) problems.push('no trained program');
   return problems;
 }
