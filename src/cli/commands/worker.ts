@@ -5,7 +5,7 @@ import type { QueuePool } from '../../distributed/queue-pool.ts';
 import { DEFAULT_STALL_TIMEOUT_SECONDS, workerName } from '../../distributed/registry.ts';
 import { parseRedisUrl, RedisAccessError } from '../../distributed/url.ts';
 import { BackendUnavailableError, initBackend } from '../../proxy/backend.ts';
-import { BACKEND_CHOICES, isBackendName, type RequestedBackend } from '../../vocabulary/index.ts';
+import { BACKEND_CHOICES, BACKEND_NAMES, isBackendName, type RequestedBackend } from '../../vocabulary/index.ts';
 import { CliError } from '../errors.ts';
 
 function positive(name: string, v: string, integer: boolean): number {
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .description('train batch jobs from a Redis queue for searches started with --redis (any number of workers, on any machines)')
     .requiredOption('--redis <url>', 'the queue: redis://[:password@]host:port[/db], or rediss:// for TLS')
     .option('--concurrency <n>', 'batch jobs trained at once (worker threads)', String(availableParallelism()))
-    .option('--backend <name>', `what jobs sent with backend auto train on here: ${BACKEND_CHOICES} except reference (jobs that name a backend train on it)`, 'auto')
+    .option('--backend <name>', `what jobs sent with backend auto train on here: auto, ${BACKEND_NAMES.filter((b) => b !== 'reference').join(', ')} (jobs that name a backend train on it)`, 'auto')
     .option('--stall-timeout <seconds>', 'a job whose worker stops renewing its lock this long is taken over by another worker', String(DEFAULT_STALL_TIMEOUT_SECONDS))
     .option('--verbose', 'one line per finished job')
     .addHelpText(
