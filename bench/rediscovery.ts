@@ -9,11 +9,12 @@
  *
  *   npx tsx bench/rediscovery.ts [--seeds 1,2,3,4,5] [--budget 400] [--workers 2] [--backend cpu] [--keep dir]
  *
- * --mutation-odds N first prints how often one mutation of the warm start is already in the Lion family.
+ * --mutation-odds N prints how often one mutation of the warm start (or of --from file.prog) is already in the Lion family, and exits.
  * --reanalyze dir reads the databases kept in dir again with the current family recognizer and exits.
  * --keep writes each seed's database to dir/seed-<n>.sqlite and leaves it there (for `optsearch top`).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { parseProgram } from '../src/dsl/parse.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBackendName, type BackendName } from '../src/vocabulary/index.ts';
@@ -47,25 +48,34 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-/** How often one mutation of the warm start lands in the Lion family (no training: mutate + recognizeFamily). */
+/** How often one mutation of the warm start (or of --from's program) lands in the Lion family (no training: mutate + recognizeFamily). */
 function mutationOdds(n: number): void {
   const sp = loadSearchSpace(space);
+  const fromFile = arg('from', '');
+  const parent = fromFile ? parseProgram(readFileSync(fromFile, 'utf8')) : sp.warmStart.program;
   const rng = new Rng(12345);
   let hits = 0;
   const kinds = new Map<string, number>();
+  const perKind = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const m = mutate(sp.warmStart.program, rng, sp, structuralHash);
+    const m = mutate(parent, rng, sp, structuralHash);
     const kind = lionFamilyKind(recognizeFamily(m.child));
     if (kind) {
       hits++;
-      const key = `${kind}: ${m.kind} ${m.detail}`;
+      // constant changes are all different: counted by kind only
+      const key = `${kind}: ${m.kind}${m.kind === 'modifyConstant' ? ' (any constant)' : ` ${m.detail}`}`;
+      perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
       kinds.set(key, (kinds.get(key) ?? 0) + 1);
     }
   }
-  console.log(`one mutation of ${sp.warmStart.path} is in the Lion family: ${hits} / ${n} (${((100 * hits) / n).toFixed(3)}%)`);
-  for (const [k, c] of kinds) console.log(`  ${c} x ${k}`);
+  console.log(`one mutation of ${fromFile || sp.warmStart.path} is in the Lion family: ${hits} / ${n} (${((100 * hits) / n).toFixed(3)}%)`);
+  for (const [k, c] of perKind) console.log(`  ${k}: ${c} / ${n}`);
+  for (const [k, c] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${c} x ${k}`);
 }
-if (process.argv.includes('--mutation-odds')) mutationOdds(Number(arg('mutation-odds', '20000')));
+if (process.argv.includes('--mutation-odds')) {
+  mutationOdds(Number(arg('mutation-odds', '20000')));
+  process.exit(0);
+}
 
 /** Read databases kept by --keep again with today's recognizer (no training), then exit. */
 function reanalyze(dir: string): void {

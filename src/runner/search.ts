@@ -441,6 +441,7 @@ async function drive(session: SearchSession, state: EvolutionState, rng: Rng): P
         m = mutate(session.programOf(parent.programId), r, space, hashOf, {
           ...(parentHash === undefined ? {} : { parentHash }),
           hashIgnoresDeadCode: true,
+          neutral: space.mutation.neutral,
         });
       } catch (e) {
         if (e instanceof MutationFailure) return undefined; // no valid child of this parent within the space's tries

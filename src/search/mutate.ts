@@ -9,7 +9,7 @@ import type { Arg, Program, Statement } from '../dsl/ast.ts';
 import { checkProgram } from '../dsl/check.ts';
 import { defaultConstant, randomStatement, type Scope } from '../dsl/generate.ts';
 import { argAccepts, getOp, type Kind } from '../dsl/ops.ts';
-import { formatArg, formatNumber, formatStatement } from '../dsl/print.ts';
+import { formatArg, formatNumber, formatStatement, printProgram } from '../dsl/print.ts';
 import type { Rng } from '../util/rng.ts';
 import { MUTATION_KIND_NAMES, type ConstantDistribution, type ConstantMutation, type MutationKind, type SearchSpace } from './space.ts';
 
@@ -245,11 +245,16 @@ export interface MutateOptions {
    * change it, so such attempts are retried without checking or hashing.
    */
   readonly hashIgnoresDeadCode?: boolean;
+  /**
+   * Accept a neutral child too: one whose change the hash does not see (dead code) but whose genome
+   * differs. The paper keeps such statements as stepping stones for later mutations.
+   */
+  readonly neutral?: boolean;
 }
 
 /**
  * One mutation of `parent`: a child that type-checks, stays within the space's limits and op list,
- * and has a different hash. Throws MutationFailure when no kind can apply, or after space.mutation.maxTries
+ * and has a different hash (or, with `neutral`, a different genome). Throws MutationFailure when no kind can apply, or after space.mutation.maxTries
  * attempts; an invalid parent is the caller's bug (a plain Error).
  *
  * With a hash blind to dead code (the structural hash), an insertion into a fresh variable is dead
@@ -262,14 +267,15 @@ export function mutate(parent: Program, rng: Rng, space: SearchSpace, hash: (p: 
     throw new MutationFailure(`mutate: no mutation kind with a positive weight applies to a ${parent.statements.length}-statement program in space '${space.name}'`);
   }
   const before = opts.parentHash ?? hash(parent);
+  const parentText = opts.neutral ? printProgram(parent) : '';
   for (let attempt = 0; attempt < space.mutation.maxTries; attempt++) {
     const kind = MUTATION_KIND_NAMES[rng.weighted(weights)] as MutationKind;
     const made = MUTATION_KINDS[kind].apply(info, rng, space);
-    if (made === undefined || (made.deadAtBirth && opts.hashIgnoresDeadCode)) continue;
+    if (made === undefined || (made.deadAtBirth && opts.hashIgnoresDeadCode && !opts.neutral)) continue;
     const checked = checkProgram(made.child);
     if (!checked.ok) continue;
     const childHash = hash(made.child);
-    if (childHash === before) continue;
+    if (childHash === before && !(opts.neutral && printProgram(made.child) !== parentText)) continue;
     infoFromCheck(made.child, checked.statementKinds);
     return { child: made.child, kind, detail: made.detail, childHash };
   }

@@ -64,6 +64,11 @@ export interface SearchSpace {
     readonly weights: { readonly [K in MutationKind]: number };
     /** Attempts before giving up on a parent (Hero: 1000). */
     readonly maxTries: number;
+    /**
+     * Accept neutral children: changes that only add dead code (same hash, another genome). They are
+     * answered by the cache at the parent's fitness and kept as stepping stones, as in the paper.
+     */
+    readonly neutral: boolean;
   };
   readonly population: { readonly size: number; readonly tournament: number };
   readonly warmStart: {
@@ -260,12 +265,14 @@ export function parseSearchSpace(json: unknown, file: string, name: string, base
     reuseProb: r.number(ins.reuseProb, 'insert.reuseProb', 'probability', SPACE_DEFAULTS.insert.reuseProb),
   };
 
-  const mut = top.mutation === undefined ? {} : r.object(top.mutation, 'mutation', ['weights', 'maxTries']);
+  const mut = top.mutation === undefined ? {} : r.object(top.mutation, 'mutation', ['weights', 'maxTries', 'neutral']);
   const w = mut.weights === undefined ? {} : r.object(mut.weights, 'mutation.weights', MUTATION_KIND_NAMES);
   const weights = {} as Record<MutationKind, number>;
   for (const k of MUTATION_KIND_NAMES) weights[k] = r.number(w[k], `mutation.weights.${k}`, 'non-negative', SPACE_DEFAULTS.weights[k]);
   if (MUTATION_KIND_NAMES.every((k) => weights[k] === 0)) r.fail('mutation.weights', 'must have at least one positive weight');
   const maxTries = r.integer(mut.maxTries, 'mutation.maxTries', 1, SPACE_DEFAULTS.maxTries);
+  if (mut.neutral !== undefined && typeof mut.neutral !== 'boolean') r.fail('mutation.neutral', 'must be true or false');
+  const neutral = mut.neutral === true;
 
   const pop = r.object(top.population, 'population', ['size', 'tournament']);
   const size = r.integer(pop.size, 'population.size', 2);
@@ -315,7 +322,7 @@ export function parseSearchSpace(json: unknown, file: string, name: string, base
     length: { min, max },
     constants: { mutation: mutationOfConstants, insert: constantInsert },
     insert,
-    mutation: { weights, maxTries },
+    mutation: { weights, maxTries, neutral },
     population: { size, tournament },
     warmStart,
     restart: { afterWithoutImprovement },

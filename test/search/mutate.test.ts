@@ -30,7 +30,7 @@ function withSpace(space: SearchSpace, patch: Partial<{ weights: Partial<Record<
   return {
     ...space,
     length: patch.length ?? space.length,
-    mutation: { weights, maxTries: patch.maxTries ?? space.mutation.maxTries },
+    mutation: { ...space.mutation, weights, maxTries: patch.maxTries ?? space.mutation.maxTries },
     constants: {
       mutation: { ...space.constants.mutation, multiplyProb: patch.multiplyProb ?? space.constants.mutation.multiplyProb },
       insert: patch.constants ?? space.constants.insert,
@@ -400,5 +400,30 @@ describe('kind choice and the hash guard', () => {
 
   it('MUTATION_KINDS has one handler per kind of the space format', () => {
     expect(Object.keys(MUTATION_KINDS).sort()).toEqual([...MUTATION_KIND_NAMES].sort());
+  });
+});
+
+describe('neutral mutations (dead code kept as a stepping stone)', () => {
+  it('without neutral every child has a new hash; with it, dead-code-only children come too, each with a new genome', () => {
+    const rng = new Rng(21);
+    const parentText = printProgram(adamw);
+    const parentHash = hash(adamw);
+    const neutralSpace = { ...laptop, mutation: { ...laptop.mutation, neutral: true } };
+    let sameHash = 0;
+    for (let i = 0; i < 400; i++) {
+      const plain = mutate(adamw, rng, laptop, hash, { hashIgnoresDeadCode: true });
+      expect(plain.childHash).not.toBe(parentHash);
+      const m = mutate(adamw, rng, neutralSpace, hash, { hashIgnoresDeadCode: true, neutral: true });
+      expect(printProgram(m.child)).not.toBe(parentText);
+      expect(m.childHash).toBe(hash(m.child));
+      if (m.childHash === parentHash) sameHash++;
+    }
+    // an insertion into a fresh variable is dead at birth: about a sixth of insertions are
+    expect(sameHash).toBeGreaterThan(10);
+    expect(sameHash).toBeLessThan(200);
+  });
+
+  it('a space turns it on with mutation.neutral, off by default', () => {
+    expect(laptop.mutation.neutral).toBe(false);
   });
 });
