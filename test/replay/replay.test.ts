@@ -107,7 +107,7 @@ describe('replay presets', () => {
     expect(b).toEqual(a);
   });
 
-  it('the teacher-student pair is the quadratic pair with another proxy, lr multipliers, time limit and population, and nothing else', () => {
+  it('the teacher-student pair is the quadratic pair with another proxy, lr multipliers, time limit, population and neutral mutations, and nothing else', () => {
     const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(SPACES_DIR, `${name}.json`), 'utf8'));
     for (const [quadratic, teacher] of [
       [REPLAY_SPACE, 'replay-teacher-student'],
@@ -121,7 +121,9 @@ describe('replay presets', () => {
       expect(b.lrMultipliers).toEqual([10, 3, 1]);
       // population and tournament from bench/population.ts (docs/replay.md)
       expect(b.population).toEqual({ size: 300, tournament: 2 });
-      for (const k of ['$comment', 'description', 'tasks', 'limits', 'lrMultipliers', 'population']) {
+      // neutral (dead-code) children kept, with the quadratic pair's mutation weights
+      expect(b.mutation).toEqual({ ...(a.mutation as object), neutral: true });
+      for (const k of ['$comment', 'description', 'tasks', 'limits', 'lrMultipliers', 'population', 'mutation']) {
         delete a[k];
         delete b[k];
       }
