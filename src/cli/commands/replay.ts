@@ -147,6 +147,7 @@ export function register(program: Command): void {
         else {
           printReport(report);
           console.log(`inspect the searches with: optsearch top <run> --db ${db}`);
+          console.log('stage 2 over five seeds at scale (docs/replay.md): npx tsx bench/rediscovery.ts --space replay-teacher-student --backend simd --seeds 1,2,3,4,5 --budget 3000');
         }
         // main() turns the returned code into the exit status; a failed stage is a result, exit 1
         if (report.interrupted) throw new CliError('replay lion interrupted: its search runs are marked interrupted', 130);
