@@ -4,13 +4,13 @@
  * programs a second per worker, so a budget of a few hundred keeps a search running for seconds.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEvaluationPool } from '../../src/pool/pool.ts';
 import { startSearch, type SearchConfig } from '../../src/runner/search.ts';
-import { loadSearchSpace } from '../../src/search/space.ts';
+import { loadSearchSpace, SPACES_DIR } from '../../src/search/space.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { abandonedBecause, acquireRunLease, getLease, heartbeat, heldRunIds, holdsLease, LeaseError, processHolder, releaseRunLease } from '../../src/store/lease.ts';
 import { createRun, getRun, interruptHeldRuns } from '../../src/store/queries.ts';
@@ -18,14 +18,17 @@ import { createRun, getRun, interruptHeldRuns } from '../../src/store/queries.ts
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/optsearch.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'optsearch-lease-'));
+/** laptop at one lr multiplier: these tests are about who writes a run, not about its scoring. */
+const ONE_LR_SPACE = join(dir, 'laptop-one-lr.json');
+writeFileSync(ONE_LR_SPACE, JSON.stringify({ ...JSON.parse(readFileSync(join(SPACES_DIR, 'laptop.json'), 'utf8')), warmStart: join(SPACES_DIR, 'programs/adamw.prog'), lrMultipliers: [1] }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const SPACE = loadSearchSpace('laptop');
+const SPACE = loadSearchSpace(ONE_LR_SPACE);
 /** Evaluations per trained program: one task, the space's seeds and lr multipliers. */
 const EVALUATIONS_PER_PROGRAM = SPACE.seedsPerEvaluation * SPACE.lrMultipliers.length;
 
 function searchArgs(db: string, budget: number, seed: number, task = 'quadratic'): string[] {
-  return ['search', '--space', 'laptop', '--tasks', task, '--budget', String(budget), '--workers', '1', '--seed', String(seed), '--funnel', '0', '--backend', 'reference', '--db', db];
+  return ['search', '--space', ONE_LR_SPACE, '--tasks', task, '--budget', String(budget), '--workers', '1', '--seed', String(seed), '--funnel', '0', '--backend', 'reference', '--db', db];
 }
 
 interface Spawned {
