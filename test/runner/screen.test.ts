@@ -115,8 +115,13 @@ describe('search with a screen', () => {
       expect(first.stopped + first.passed).toBeLessThanOrEqual(runIndividuals(store, out.run.id).length - 1);
       expect(seen.at(-1)?.screened).toBe(first.stopped);
 
-      const more = await resumeSearch(store, out.run.id, { pool }, { budget: 40 });
+      const resumed: Progress[] = [];
+      const more = await resumeSearch(store, out.run.id, { pool, onProgress: (p) => resumed.push(p) }, { budget: 40 });
       expect(more.run.trained).toBe(40);
+      // rates count this process's work only
+      expect(resumed.at(-1)?.trained).toBe(40);
+      expect(resumed.at(-1)?.session.trained).toBe(16);
+      expect(seen.at(-1)?.session.trained).toBe(24);
       const second = checkInvariants(store, out.run.id);
       expect(second.stopped).toBeGreaterThanOrEqual(first.stopped);
     } finally {

@@ -38,15 +38,15 @@ function fidelityList(v: string): Fidelity[] {
 }
 
 function fmtEta(p: Progress): string {
-  if (p.trained === 0) return '?';
-  const rest = ((p.budget - p.trained) * p.elapsedSeconds) / p.trained;
+  if (p.session.trained === 0) return '?';
+  const rest = ((p.budget - p.trained) * p.elapsedSeconds) / p.session.trained;
   return rest < 90 ? `${Math.round(rest)}s` : `${Math.round(rest / 60)}m`;
 }
 
 export function progressLine(p: Progress): string {
   const c = p.cache;
   const rate = (t: keyof typeof c) => (c.structural.lookups === 0 ? '0' : ((100 * c[t].hits) / c.structural.lookups).toFixed(0));
-  const perS = p.elapsedSeconds > 0 ? (p.generated / p.elapsedSeconds).toFixed(1) : '0';
+  const perS = p.elapsedSeconds > 0 ? (p.session.generated / p.elapsedSeconds).toFixed(1) : '0';
   if (p.phase === 'warm-start') return `run ${p.runId}: training the warm start on every task...`;
   if (p.phase === 'funnel') return `run ${p.runId}: search finished; re-evaluating the best candidates at higher fidelity (funnel)...`;
   return (
