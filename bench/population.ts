@@ -18,6 +18,7 @@ import { loadSearchSpace } from '../src/search/space.ts';
 import { openStore } from '../src/store/db.ts';
 import { runIndividuals } from '../src/store/queries.ts';
 import { isBackendName, type BackendName } from '../src/vocabulary/index.ts';
+import { median } from '../src/util/stats.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,13 +32,6 @@ const workers = Number(arg('workers', '2'));
 const backendArg = arg('backend', 'simd');
 if (backendArg !== 'auto' && !isBackendName(backendArg)) throw new Error(`unknown backend ${backendArg}`);
 const backend = backendArg as BackendName | 'auto';
-
-const median = (xs: readonly number[]): number => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const space = loadSearchSpace(spaceName);
 const base = JSON.parse(readFileSync(space.file, 'utf8'));

@@ -28,6 +28,7 @@ import { lionFamilyKind } from '../src/replay/lion.ts';
 import { mutate } from '../src/search/mutate.ts';
 import { loadSearchSpace } from '../src/search/space.ts';
 import { Rng } from '../src/util/rng.ts';
+import { median } from '../src/util/stats.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,13 +41,6 @@ const backendArg = arg('backend', 'cpu');
 if (backendArg !== 'auto' && !isBackendName(backendArg)) throw new Error(`unknown backend ${backendArg}`);
 const backend = backendArg as BackendName | 'auto';
 const space = arg('space', REPLAY_SPACE);
-
-const median = (xs: number[]): number => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** How often one mutation of the warm start (or of --from's program) lands in the Lion family (no training: mutate + recognizeFamily). */
 function mutationOdds(n: number): void {

@@ -34,6 +34,7 @@ import { openStore } from '../src/store/db.ts';
 import { evaluationsOf, findEvaluation, listRuns, populationAt, runIndividuals } from '../src/store/queries.ts';
 import { resolveTaskList } from '../src/tasks/spec.ts';
 import { isBackendName, type BackendName } from '../src/vocabulary/index.ts';
+import { median } from '../src/util/stats.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -64,12 +65,6 @@ const suite: Suite = {
   timeLimitSeconds: space.limits.timeoutSeconds,
 };
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 /** Training steps of a run's evaluations per trained child. */
 function stepsPerChild(path: string): { steps: number; children: number } {
   const store = openStore(path, { readonly: true });

@@ -291,8 +291,9 @@ class SearchSession {
     const screen = this.screen;
     if (!screen) return undefined;
     const part = screenSuite(this.suite(this.fidelity()), screen.seeds);
-    const hash = this.hashes.get(programId) ?? getProgram(this.store, programId)?.structuralHash ?? null;
-    const fingerprint = getProgram(this.store, programId)?.fingerprint ?? null;
+    const rec = getProgram(this.store, programId);
+    const hash = this.hashes.get(programId) ?? rec?.structuralHash ?? null;
+    const fingerprint = rec?.fingerprint ?? null;
     const keys = [{ programId }, ...(hash ? [{ structuralHash: hash }] : []), ...(fingerprint ? [{ fingerprint }] : [])];
     for (const program of keys) {
       const score = this.evaluator.scoreFromStore(part, (key) => findEvaluation(this.store, program, key));
