@@ -24,27 +24,35 @@ export function makeTeacher(rng: Rng, inputs: number, hidden: number, classes: n
   return { inputs, hidden, classes, w1, b1, w2 };
 }
 
-/** Class probabilities of the teacher for one input (Float64). */
-export function teacherProbs(t: Teacher, x: ArrayLike<number>, out: Float64Array): void {
-  const h = new Float64Array(t.hidden);
-  for (let j = 0; j < t.hidden; j++) {
-    let s = t.b1[j] as number;
-    for (let i = 0; i < t.inputs; i++) s += (x[i] as number) * (t.w1[i * t.hidden + j] as number);
-    h[j] = Math.tanh(s);
+/**
+ * Class probabilities of the teacher for the input x[at .. at + inputs) (Float64). Each hidden unit
+ * sums b1[j] then x[i] * w1[i, j] in order of i, each logit h[j] * w2[j, c] in order of j: the loops
+ * run row by row over the weights, but every sum adds the same terms in the same order as a dot
+ * product per unit would. `h` is scratch of the teacher's hidden width.
+ */
+export function teacherProbs(t: Teacher, x: ArrayLike<number>, out: Float64Array, at = 0, h = new Float64Array(t.hidden)): void {
+  const { inputs, hidden, classes, w1, b1, w2 } = t;
+  for (let j = 0; j < hidden; j++) h[j] = b1[j] as number;
+  for (let i = 0; i < inputs; i++) {
+    const xi = x[at + i] as number;
+    const row = i * hidden;
+    for (let j = 0; j < hidden; j++) h[j] = (h[j] as number) + xi * (w1[row + j] as number);
+  }
+  for (let j = 0; j < hidden; j++) h[j] = Math.tanh(h[j] as number);
+  for (let c = 0; c < classes; c++) out[c] = 0;
+  for (let j = 0; j < hidden; j++) {
+    const hj = h[j] as number;
+    const row = j * classes;
+    for (let c = 0; c < classes; c++) out[c] = (out[c] as number) + hj * (w2[row + c] as number);
   }
   let max = -Infinity;
-  for (let c = 0; c < t.classes; c++) {
-    let s = 0;
-    for (let j = 0; j < t.hidden; j++) s += (h[j] as number) * (t.w2[j * t.classes + c] as number);
-    out[c] = s;
-    max = Math.max(max, s);
-  }
+  for (let c = 0; c < classes; c++) max = Math.max(max, out[c] as number);
   let z = 0;
-  for (let c = 0; c < t.classes; c++) {
+  for (let c = 0; c < classes; c++) {
     out[c] = Math.exp((out[c] as number) - max);
     z += out[c] as number;
   }
-  for (let c = 0; c < t.classes; c++) out[c] = (out[c] as number) / z;
+  for (let c = 0; c < classes; c++) out[c] = (out[c] as number) / z;
 }
 
 /** The fixed part of a teacher-student task: the teacher and the held-out set (from problemSeed). */
@@ -92,9 +100,10 @@ function buildProblem(spec: TaskSpec): TeacherStudentProblem {
   const hx = new Float32Array(heldOut * inputs);
   const hp = new Float32Array(heldOut * classes);
   const hy = new Int32Array(heldOut);
+  const h = new Float64Array(hidden);
   for (let n = 0; n < heldOut; n++) {
     for (let i = 0; i < inputs; i++) hx[n * inputs + i] = prob.normal();
-    teacherProbs(teacher, hx.subarray(n * inputs, (n + 1) * inputs), p);
+    teacherProbs(teacher, hx, p, n * inputs, h);
     let best = 0;
     for (let c = 0; c < classes; c++) {
       hp[n * classes + c] = p[c] as number;
@@ -111,9 +120,10 @@ function buildProblem(spec: TaskSpec): TeacherStudentProblem {
 export function drawTeacherBatch(rng: Rng, teacher: Teacher, bx: Float32Array, by: Int32Array, p: Float64Array): void {
   const inputs = teacher.inputs;
   const classes = teacher.classes;
+  const h = new Float64Array(teacher.hidden);
   for (let n = 0; n < by.length; n++) {
     for (let i = 0; i < inputs; i++) bx[n * inputs + i] = rng.normal();
-    teacherProbs(teacher, bx.subarray(n * inputs, (n + 1) * inputs), p);
+    teacherProbs(teacher, bx, p, n * inputs, h);
     let u = rng.next();
     let c = 0;
     while (c < classes - 1 && u >= (p[c] as number)) {
