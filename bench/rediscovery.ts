@@ -10,7 +10,8 @@
  *   npx tsx bench/rediscovery.ts [--seeds 1,2,3,4,5] [--budget 400] [--workers 2] [--backend cpu] [--keep dir]
  *
  * --mutation-odds N prints how often one mutation of the warm start (or of --from file.prog) is already in the Lion family, and exits.
- * --reanalyze dir reads the databases kept in dir again with the current family recognizer and exits.
+ * --reanalyze dir reads the databases in dir again with the current family recognizer and exits;
+ *   with --fresh N it also scores each run's best program (and its first Lion-family one) on N fresh seeds.
  * --keep writes each seed's database to dir/seed-<n>.sqlite and leaves it there (for `optsearch top`).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -20,13 +21,16 @@ import { join } from 'node:path';
 import { isBackendName, type BackendName } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { firstLionFamily, REPLAY_SPACE, searchStage } from '../src/replay/lion.ts';
-import { listRuns } from '../src/store/queries.ts';
+import { getProgram, listRuns, topPrograms } from '../src/store/queries.ts';
 import { openStore } from '../src/store/db.ts';
 import { recognizeFamily } from '../src/analysis/family.ts';
 import { structuralHash } from '../src/analysis/hash.ts';
 import { lionFamilyKind } from '../src/replay/lion.ts';
 import { mutate } from '../src/search/mutate.ts';
-import { loadSearchSpace } from '../src/search/space.ts';
+import { loadSearchSpace, SPACES_DIR } from '../src/search/space.ts';
+import { Evaluator, type Suite } from '../src/evaluator/evaluator.ts';
+import { resolveTaskList } from '../src/tasks/spec.ts';
+import type { Fidelity } from '../src/vocabulary/index.ts';
 import { Rng } from '../src/util/rng.ts';
 import { median } from '../src/util/stats.ts';
 
@@ -71,22 +75,46 @@ if (process.argv.includes('--mutation-odds')) {
   process.exit(0);
 }
 
-/** Read databases kept by --keep again with today's recognizer (no training), then exit. */
-function reanalyze(dir: string): void {
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.sqlite')).sort()) {
-    const store = openStore(join(dir, f), { readonly: true });
-    try {
-      for (const run of listRuns(store)) {
-        const first = firstLionFamily(store, run.id);
-        console.log(`${f} run ${run.id} (${run.trained} trained): ${first ? `${first.kind} #${first.programId} at birth ${first.birth}, after ${first.trained} trained` : 'no Lion-family program'}`);
+/**
+ * Read databases kept by --keep (or written by `optsearch search`) again with today's recognizer:
+ * per run, the first Lion-family program and the best program. With --fresh N, each of those and the
+ * shipped AdamW, signum and Lion programs are also scored on N seeds the search never used (101,
+ * 102, ...) with the run's tasks and lr multipliers: a program fitted to the search's paired seeds is
+ * not a discovery. Then exit.
+ */
+async function reanalyze(dir: string): Promise<void> {
+  const fresh = Number(arg('fresh', '0'));
+  const pool = fresh > 0 ? createEvaluationPool({ size: workers }) : null;
+  const shipped = ['adamw', 'signum', 'lion'].map((name) => ({ name: `${name}.prog`, raw: readFileSync(join(SPACES_DIR, 'programs', `${name}.prog`), 'utf8') }));
+  try {
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.sqlite')).sort()) {
+      const store = openStore(join(dir, f), { readonly: true });
+      try {
+        for (const run of listRuns(store)) {
+          const first = firstLionFamily(store, run.id);
+          const best = topPrograms(store, run.id, 1)[0];
+          console.log(`${f} run ${run.id} (${run.space}, ${run.trained} trained, ${run.generated} generated, ${run.status}): ${first ? `${first.kind} #${first.programId} at birth ${first.birth}, after ${first.trained} trained` : 'no Lion-family program'}`);
+          if (best) console.log(`  best #${best.id} fitness ${best.fitness.toFixed(4)}: ${recognizeFamily(parseProgram(best.raw)).summary}`);
+          if (!pool || !best) continue;
+          const sp = loadSearchSpace(run.space);
+          const seeds = Array.from({ length: fresh }, (_, i) => 101 + i);
+          const suite: Suite = { tasks: resolveTaskList(sp.tasks.join(',')), seeds, lrMultipliers: sp.lrMultipliers, fidelity: sp.fidelity as Fidelity, backend, timeLimitSeconds: sp.limits.timeoutSeconds };
+          const evaluator = new Evaluator((j) => pool.run(j));
+          const rows = [{ name: `best #${best.id}`, raw: best.raw }, ...(first ? [{ name: `first Lion-family #${first.programId}`, raw: (getProgram(store, first.programId) as { raw: string }).raw }] : []), ...shipped];
+          const parts: string[] = [];
+          for (const r of rows) parts.push(`${r.name} ${(await evaluator.score(parseProgram(r.raw), suite)).fitness.toFixed(3)}`);
+          console.log(`  on fresh seeds ${seeds[0]}-${seeds[seeds.length - 1]}: ${parts.join(', ')}`);
+        }
+      } finally {
+        store.close();
       }
-    } finally {
-      store.close();
     }
+  } finally {
+    await pool?.close();
   }
 }
 if (process.argv.includes('--reanalyze')) {
-  reanalyze(arg('reanalyze', '.'));
+  await reanalyze(arg('reanalyze', '.'));
   process.exit(0);
 }
 
