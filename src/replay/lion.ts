@@ -4,10 +4,11 @@
  *   1. simplification: the paper's discovered program goes through cross-step liveness and the
  *      rewrites (src/analysis), then ablation on the replay's proxy (src/replay/ablation.ts); it must
  *      end as Lion with the paper's constants, and ablation must be what removes clip and arcsin;
- *   2. search: a search warm-started from AdamW in search-spaces/replay.json, through startSearch
- *      (the code path of `optsearch search`), must put a Lion-family program among its top programs;
- *   3. fixpoint: the same search warm-started from Lion (search-spaces/replay-lion.json, identical
- *      but for warmStart) must keep a Lion-family program on top.
+ *   2. search: a search warm-started from AdamW in a replay preset (REPLAY_DEFAULTS), through
+ *      startSearch (the code path of `optsearch search`), must put a Lion-family program among its
+ *      top programs;
+ *   3. fixpoint: the same search warm-started from Lion (the preset's `-lion` twin, identical but
+ *      for warmStart) must keep a Lion-family program on top.
  *
  * Lion family = Lion proper (two interpolation constants, b1 != b2) or signum with decoupled decay
  * (b1 = b2, the paper's ablation); the report always says which. Nothing here reaches into the
@@ -35,6 +36,28 @@ import { pairedDifference, standardError } from '../util/stats.ts';
 export const REPLAY_SPACE = 'replay';
 export const REPLAY_FIXPOINT_SPACE = 'replay-lion';
 export const PAPER_PROGRAM = join(SPACES_DIR, 'programs', 'paper-discovered.prog');
+/** One search stage's preset, seed and budget (trained programs). */
+export interface SearchStageSettings {
+  readonly space: string;
+  readonly seed: number;
+  readonly budget: number;
+}
+
+/**
+ * What `optsearch replay lion` runs where no option says otherwise (docs/replay.md, "The default
+ * configuration"): both searches on teacher-student-16, the one proxy found where Lion proper leads
+ * tuned AdamW and signum (on the quadratic presets constant-step momentum and programs that read the
+ * parameter outscore every Lion-family program), at budgets that finish within 15 minutes on two
+ * cores. No seed and budget that reach the Lion family from AdamW within that time are known
+ * (bench/rediscovery.ts, docs/replay.md); the report says so.
+ */
+const DEFAULT_SPACE = 'replay-teacher-student';
+export const REPLAY_DEFAULTS: { readonly search: SearchStageSettings; readonly fixpoint: SearchStageSettings; readonly searchNote: string } = {
+  search: { space: DEFAULT_SPACE, seed: 1, budget: 1500 },
+  fixpoint: { space: `${DEFAULT_SPACE}-lion`, seed: 1, budget: 300 },
+  searchNote: 'no seed and budget are known that reach the Lion family from AdamW within 15 minutes here; see docs/replay.md for the runs at scale',
+};
+
 /** How many of a run's best programs count as "its top programs" (half of `optsearch top`'s page). */
 export const TOP_N = 10;
 /** Ablation trains Program 4 at these multiples of its own lr (0.0002 was tuned for tasks 10^4x larger). */
@@ -90,8 +113,9 @@ export interface ReplayReport {
 
 export interface LionReplayOptions {
   readonly store: Store;
-  readonly budget: number;
-  readonly seed: number;
+  /** Trained programs and seed of both search stages; absent: REPLAY_DEFAULTS per stage. */
+  readonly budget?: number;
+  readonly seed?: number;
   readonly workers: number;
   readonly backend?: BackendName | 'auto';
   /** Stages to run (default all three). */
@@ -101,8 +125,9 @@ export interface LionReplayOptions {
   /** Ablation tolerance; null or absent: the standard error over seeds of the start program. */
   readonly tolerance?: number | null;
   /**
-   * Presets (names or paths) of the two searches and of the proxy comparison; defaults are the
-   * documented pair. Stage 1's ablation always trains on REPLAY_SPACE's proxy.
+   * Presets (names or paths) of stage 2 (and the proxy comparison) and of stage 3; absent:
+   * REPLAY_DEFAULTS, or `<space>-lion` for stage 3 when only `space` is given. Stage 1's ablation
+   * always trains on REPLAY_SPACE's proxy.
    */
   readonly space?: string;
   readonly fixpointSpace?: string;
@@ -331,21 +356,34 @@ export async function proxyComparison(space: SearchSpace, pool: EvaluationPool, 
   return { lines, data };
 }
 
+/** The two search stages' settings: the options where given, REPLAY_DEFAULTS otherwise. */
+export function replaySettings(o: Pick<LionReplayOptions, 'budget' | 'seed' | 'space' | 'fixpointSpace'>): { search: SearchStageSettings; fixpoint: SearchStageSettings; isDefault: boolean } {
+  const d = REPLAY_DEFAULTS;
+  const search = { space: o.space ?? d.search.space, seed: o.seed ?? d.search.seed, budget: o.budget ?? d.search.budget };
+  const fixpoint = {
+    space: o.fixpointSpace ?? `${search.space}-lion`,
+    seed: o.seed ?? d.fixpoint.seed,
+    budget: o.budget ?? d.fixpoint.budget,
+  };
+  const isDefault = search.space === d.search.space && search.seed === d.search.seed && search.budget === d.search.budget;
+  return { search, fixpoint, isDefault };
+}
+
 /** Runs the replay; never throws for a failed stage (that is a result), only for bad input. */
 export async function runLionReplay(o: LionReplayOptions): Promise<ReplayReport> {
   const t0 = performance.now();
   const log = o.log ?? (() => {});
   const backend = o.backend ?? 'auto';
-  const spaceName = o.space ?? REPLAY_SPACE;
-  const fixName = o.fixpointSpace ?? REPLAY_FIXPOINT_SPACE;
-  const space = loadSearchSpace(spaceName);
-  loadSearchSpace(fixName);
+  const settings = replaySettings(o);
+  const space = loadSearchSpace(settings.search.space);
+  loadSearchSpace(settings.fixpoint.space);
   const stages = o.stages ?? ['simplify', 'search', 'fixpoint'];
   const pool = o.pool ?? createEvaluationPool({ size: o.workers });
   const results: StageResult[] = [];
   let interrupted = false;
   let proxy: Record<string, unknown> = { space: space.file, tasks: space.tasks, lrMultipliers: space.lrMultipliers, seedsPerEvaluation: space.seedsPerEvaluation };
   const hooks = { ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}) };
+  const stageOptions = (st: SearchStageSettings) => ({ ...st, workers: pool.size, backend, hooks });
   try {
     if (o.proxyComparison !== false) {
       log('proxy comparison: AdamW, signum, Lion proper, SGD and momentum, tuned the same way...');
@@ -357,16 +395,19 @@ export async function runLionReplay(o: LionReplayOptions): Promise<ReplayReport>
       results.push(await simplificationStage(loadSearchSpace(REPLAY_SPACE), pool, { backend, tolerance: o.tolerance ?? null, log }));
     }
     if (stages.includes('search') && !o.shouldStop?.()) {
-      log(`stage 2: search from AdamW (${spaceName}, budget ${o.budget}, seed ${o.seed})...`);
-      const r = await searchStage(o.store, pool, { space: spaceName, budget: o.budget, seed: o.seed, workers: pool.size, backend, hooks });
+      const st = settings.search;
+      log(`stage 2: search from AdamW (${st.space}, budget ${st.budget}, seed ${st.seed})...`);
+      const r = await searchStage(o.store, pool, stageOptions(st));
       interrupted ||= r.interrupted;
-      results.push(r);
+      const settingLine = `preset ${st.space}, seed ${st.seed}, budget ${st.budget}${settings.isDefault ? ` (the default: ${REPLAY_DEFAULTS.searchNote})` : ''}`;
+      results.push({ ...r, lines: [settingLine, ...r.lines], data: { ...r.data, settings: { ...st, isDefault: settings.isDefault } } });
     }
     if (stages.includes('fixpoint') && !o.shouldStop?.()) {
-      log(`stage 3: search from Lion (${fixName}, budget ${o.budget}, seed ${o.seed})...`);
-      const r = await fixpointStage(o.store, pool, { space: fixName, budget: o.budget, seed: o.seed, workers: pool.size, backend, hooks });
+      const st = settings.fixpoint;
+      log(`stage 3: search from Lion (${st.space}, budget ${st.budget}, seed ${st.seed})...`);
+      const r = await fixpointStage(o.store, pool, stageOptions(st));
       interrupted ||= r.interrupted;
-      results.push(r);
+      results.push({ ...r, lines: [`preset ${st.space}, seed ${st.seed}, budget ${st.budget}`, ...r.lines], data: { ...r.data, settings: st } });
     }
   } finally {
     if (!o.pool) await pool.close();
@@ -381,4 +422,3 @@ export async function runLionReplay(o: LionReplayOptions): Promise<ReplayReport>
     seconds: (performance.now() - t0) / 1000,
   };
 }
-

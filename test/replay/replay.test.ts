@@ -14,7 +14,7 @@ import { recognizeFamily } from '../../src/analysis/family.ts';
 import { parseProgram } from '../../src/dsl/parse.ts';
 import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.ts';
 import { adamwText, lionText, signumText } from '../../src/replay/methods.ts';
-import { fixpointStage, lionFamilyKind, notLionFamilyReason, REPLAY_FIXPOINT_SPACE, REPLAY_SPACE, searchStage, simplificationStage } from '../../src/replay/lion.ts';
+import { fixpointStage, lionFamilyKind, notLionFamilyReason, REPLAY_DEFAULTS, REPLAY_FIXPOINT_SPACE, REPLAY_SPACE, replaySettings, searchStage, simplificationStage } from '../../src/replay/lion.ts';
 import { loadSearchSpace, SPACE_DEFAULTS, SPACES_DIR } from '../../src/search/space.ts';
 import { openStore } from '../../src/store/db.ts';
 import { getProgram, getRun, lineageChain, runIndividuals, topPrograms } from '../../src/store/queries.ts';
@@ -138,6 +138,32 @@ describe('replay presets', () => {
       expect(text, f).not.toMatch(/lion|signum/i);
       expect(text, f).not.toMatch(/['"]sign['"]/);
     }
+  });
+});
+
+describe('the default configuration', () => {
+  it('runs both searches on teacher-student-16, stage 3 from the Lion twin; options override both stages', () => {
+    const d = replaySettings({});
+    expect(d.search).toEqual(REPLAY_DEFAULTS.search);
+    expect(d.fixpoint).toEqual(REPLAY_DEFAULTS.fixpoint);
+    expect(d.isDefault).toBe(true);
+    expect(d.search.space).toBe('replay-teacher-student');
+    expect(d.fixpoint.space).toBe(STAGE3_TEACHER_SPACE);
+    expect(loadSearchSpace(d.search.space).tasks).toEqual(['teacher-student-16']);
+    // --space P: stage 3 on P's Lion twin; --seed and --budget: both stages, no longer the default run
+    const o = replaySettings({ space: REPLAY_SPACE, seed: 7, budget: 50 });
+    expect(o.search).toEqual({ space: REPLAY_SPACE, seed: 7, budget: 50 });
+    expect(o.fixpoint).toEqual({ space: REPLAY_FIXPOINT_SPACE, seed: 7, budget: 50 });
+    expect(o.isDefault).toBe(false);
+    expect(replaySettings({ seed: REPLAY_DEFAULTS.search.seed + 1 }).isDefault).toBe(false);
+  });
+
+  it('--help names the defaults', () => {
+    const r = cli('replay', '--help');
+    expect(r.status).toBe(0);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(`stage 2 ${REPLAY_DEFAULTS.search.budget}, stage 3 ${REPLAY_DEFAULTS.fixpoint.budget}`);
+    expect(help).toContain(`default: ${REPLAY_DEFAULTS.search.space}`);
   });
 });
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { runLionReplay, type ReplayReport } from '../../replay/lion.ts';
+import { REPLAY_DEFAULTS, replaySettings, runLionReplay, type ReplayReport } from '../../replay/lion.ts';
 import { loadSearchSpace, SpaceError } from '../../search/space.ts';
 import { TaskError } from '../../tasks/spec.ts';
 import { CliError } from '../errors.ts';
@@ -47,30 +47,31 @@ export function register(program: Command): void {
     .command('replay')
     .description('replay a published discovery end to end and print a pass/fail report (exit 0 only when every stage passes)')
     .argument('<name>', `which replay: ${Object.keys(REPLAYS).join(', ')}`)
-    .option('--budget <n>', 'trained programs per search stage', '300')
-    .option('--seed <n>', 'search seed', '1')
+    .option('--budget <n>', `trained programs of each search stage (default: stage 2 ${REPLAY_DEFAULTS.search.budget}, stage 3 ${REPLAY_DEFAULTS.fixpoint.budget})`)
+    .option('--seed <n>', `seed of each search stage (default: stage 2 ${REPLAY_DEFAULTS.search.seed}, stage 3 ${REPLAY_DEFAULTS.fixpoint.seed})`)
     .option('--workers <n>', 'parallel training workers', String(Math.min(2, availableParallelism())))
     .option('--db <path>', 'SQLite database for the two searches (default: a new results/replay-lion-<time>.sqlite, so no stored evaluation is reused)')
     .option('--stages <list>', 'stages to run: simplify,search,fixpoint', 'simplify,search,fixpoint')
     .option('--tolerance <t>', "ablation tolerance (default: the standard error over seeds of the start program's fitness)")
     .option('--backend <name>', `training backend for every evaluation: ${BACKEND_CHOICES} (auto: the simd engine, which trains every replay proxy; reference: the Float64 interpreter, the oracle)`, 'auto')
-    .option('--space <preset>', "search preset of stages 2 and 3 (stage 3 uses '<preset>-lion'), e.g. replay-teacher-student; stage 1 always ablates on replay's proxy", 'replay')
+    .option('--space <preset>', `search preset of stage 2; stage 3 uses <preset>-lion (default: ${REPLAY_DEFAULTS.search.space}, the proxy where Lion proper leads; replay: the quadratic); stage 1 always ablates on the quadratic replay preset`)
     .option('--no-proxy-check', 'skip the AdamW / signum / Lion comparison on the proxy')
     .option('--redis <url>', REDIS_OPTION_HELP + '; --workers is then the parallelism each stage plans for')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ optsearch replay lion --budget 300 --seed 1 --workers 2\n  $ optsearch replay lion --stages simplify\n  $ optsearch replay lion --space replay-teacher-student --stages search,fixpoint --no-proxy-check --workers 16\n',
+      '\nExamples:\n  $ optsearch replay lion                      # the default configuration (about 12 minutes on 2 cores)\n  $ optsearch replay lion --stages simplify\n  $ optsearch replay lion --space replay --budget 2000 --seed 3   # both searches on the quadratic proxy\n  $ optsearch replay lion --stages search --budget 20000 --workers 16\n',
     )
-    .action(async (name: string, opts: { budget: string; seed: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; space: string; proxyCheck: boolean; redis?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { budget?: string; seed?: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; space?: string; proxyCheck: boolean; redis?: string; json?: boolean }) => {
       if (!(name in REPLAYS)) {
         const list = Object.entries(REPLAYS).map(([k, v]) => `${k} (${v})`).join('; ');
         throw new CliError(`unknown replay '${name}'; the replays that exist: ${list}`);
       }
       if (opts.backend !== 'auto' && !isBackendName(opts.backend)) throw new CliError(`--backend must be ${BACKEND_CHOICES}, got '${opts.backend}'`);
-      const budget = positiveInt('budget', opts.budget);
+      const budget = opts.budget === undefined ? undefined : positiveInt('budget', opts.budget);
       const workers = positiveInt('workers', opts.workers);
-      if (!/^\d+$/.test(opts.seed)) throw new CliError(`--seed must be a non-negative integer, got '${opts.seed}'`);
+      if (opts.seed !== undefined && !/^\d+$/.test(opts.seed)) throw new CliError(`--seed must be a non-negative integer, got '${opts.seed}'`);
+      const seed = opts.seed === undefined ? undefined : Number(opts.seed);
       const stages = opts.stages.split(',').map((s) => s.trim());
       for (const s of stages) if (!['simplify', 'search', 'fixpoint'].includes(s)) throw new CliError(`--stages takes simplify, search, fixpoint; got '${s}'`);
       let tolerance: number | null = null;
@@ -78,12 +79,12 @@ export function register(program: Command): void {
         tolerance = Number(opts.tolerance);
         if (!Number.isFinite(tolerance) || tolerance < 0) throw new CliError(`--tolerance must be a non-negative number, got '${opts.tolerance}'`);
       }
-      const fixpointSpace = `${opts.space}-lion`;
-      for (const preset of [opts.space, fixpointSpace]) {
+      const settings = replaySettings({ ...(budget ? { budget } : {}), ...(seed !== undefined ? { seed } : {}), ...(opts.space ? { space: opts.space } : {}) });
+      for (const preset of [settings.search.space, settings.fixpoint.space]) {
         try {
           loadSearchSpace(preset);
         } catch (e) {
-          if (e instanceof SpaceError) throw new CliError(`--space ${opts.space}: ${e.message} (stage 3 needs the twin preset '${fixpointSpace}')`);
+          if (e instanceof SpaceError) throw new CliError(`--space ${opts.space}: ${e.message} (stage 3 needs the twin preset '${settings.fixpoint.space}')`);
           throw e;
         }
       }
@@ -113,17 +114,18 @@ export function register(program: Command): void {
       const tty = Boolean(process.stderr.isTTY);
       let lastProgress = 0;
       try {
-        process.stderr.write(`replay lion: database ${db}, budget ${budget}, seed ${opts.seed}, ${workers} workers${queue ? ` on ${queue.pool.target.display}` : ''}\n`);
+        const stageLine = (s: { space: string; seed: number; budget: number }): string => `${s.space} seed ${s.seed} budget ${s.budget}`;
+        process.stderr.write(`replay lion: database ${db}; stage 2 ${stageLine(settings.search)}, stage 3 ${stageLine(settings.fixpoint)}; ${workers} workers${queue ? ` on ${queue.pool.target.display}` : ''}\n`);
         const report = await runLionReplay({
           store,
-          budget,
-          seed: Number(opts.seed),
+          ...(budget ? { budget } : {}),
+          ...(seed !== undefined ? { seed } : {}),
           workers,
           backend: opts.backend as BackendName | 'auto',
           stages: stages as ('simplify' | 'search' | 'fixpoint')[],
           proxyComparison: opts.proxyCheck,
-          space: opts.space,
-          fixpointSpace,
+          space: settings.search.space,
+          fixpointSpace: settings.fixpoint.space,
           tolerance,
           ...(queue ? { pool: queue.pool } : {}),
           log: (l) => process.stderr.write(`${tty ? '\r\u001b[2K' : ''}${l}\n`),
