@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import { isBackendName, type BackendName } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { firstLionFamily, REPLAY_SPACE, searchStage } from '../src/replay/lion.ts';
-import { getProgram, listRuns, topPrograms } from '../src/store/queries.ts';
+import { getProgram, listRuns, runIndividuals, topPrograms } from '../src/store/queries.ts';
+import type { Store } from '../src/store/db.ts';
 import { openStore } from '../src/store/db.ts';
 import { recognizeFamily } from '../src/analysis/family.ts';
 import { structuralHash } from '../src/analysis/hash.ts';
@@ -82,6 +83,30 @@ if (process.argv.includes('--mutation-odds')) {
  * 102, ...) with the run's tasks and lr multipliers: a program fitted to the search's paired seeds is
  * not a discovery. Then exit.
  */
+/**
+ * How long a run kept sign-of-momentum programs (signum or Lion, exact form, any decay): their
+ * arrivals, the births of the first and the last, their best fitness, and their rank at the end.
+ */
+function signDirections(store: Store, runId: number): string {
+  const readings = new Map<number, string | null>();
+  const arrivals: { birth: number; programId: number; fitness: number | null; trained: boolean }[] = [];
+  for (const ind of runIndividuals(store, runId)) {
+    if (ind.screen?.outcome === 'stopped') continue;
+    let family = readings.get(ind.programId);
+    if (family === undefined) {
+      const r = recognizeFamily(parseProgram((getProgram(store, ind.programId) as { raw: string }).raw));
+      family = r.exact && (r.family === 'signum' || r.family === 'lion') ? r.family : null;
+      readings.set(ind.programId, family);
+    }
+    if (family) arrivals.push({ birth: ind.birth, programId: ind.programId, fitness: ind.fitness, trained: ind.source === 'trained' });
+  }
+  if (arrivals.length === 0) return 'sign-of-momentum programs (signum or Lion, any decay): none arrived';
+  const scored = arrivals.filter((a) => a.fitness !== null);
+  const best = scored.reduce((a, b) => ((b.fitness as number) > (a.fitness as number) ? b : a), scored[0] ?? arrivals[0]!);
+  const programs = new Set(arrivals.map((a) => a.programId)).size;
+  return `sign-of-momentum programs (signum or Lion, any decay): ${arrivals.length} arrivals of ${programs} programs (${arrivals.filter((a) => a.trained).length} trained), births ${arrivals[0]!.birth}-${arrivals[arrivals.length - 1]!.birth}, best #${best.programId} fitness ${best.fitness?.toFixed(4) ?? '-'}: ${recognizeFamily(parseProgram((getProgram(store, best.programId) as { raw: string }).raw)).summary}`;
+}
+
 async function reanalyze(dir: string): Promise<void> {
   const fresh = Number(arg('fresh', '0'));
   const pool = fresh > 0 ? createEvaluationPool({ size: workers }) : null;
@@ -95,6 +120,7 @@ async function reanalyze(dir: string): Promise<void> {
           const best = topPrograms(store, run.id, 1)[0];
           console.log(`${f} run ${run.id} (${run.space}, ${run.trained} trained, ${run.generated} generated, ${run.status}): ${first ? `${first.kind} #${first.programId} at birth ${first.birth}, after ${first.trained} trained` : 'no Lion-family program'}`);
           if (best) console.log(`  best #${best.id} fitness ${best.fitness.toFixed(4)}: ${recognizeFamily(parseProgram(best.raw)).summary}`);
+          console.log(`  ${signDirections(store, run.id)}`);
           if (!pool || !best) continue;
           const sp = loadSearchSpace(run.space);
           const seeds = Array.from({ length: fresh }, (_, i) => 101 + i);

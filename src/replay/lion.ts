@@ -53,7 +53,7 @@ export interface SearchStageSettings {
  */
 const DEFAULT_SPACE = 'replay-teacher-student';
 export const REPLAY_DEFAULTS: { readonly search: SearchStageSettings; readonly fixpoint: SearchStageSettings; readonly searchNote: string } = {
-  search: { space: DEFAULT_SPACE, seed: 1, budget: 1500 },
+  search: { space: DEFAULT_SPACE, seed: 1, budget: 1000 },
   fixpoint: { space: `${DEFAULT_SPACE}-lion`, seed: 1, budget: 300 },
   searchNote: 'no seed and budget are known that reach the Lion family from AdamW within 15 minutes here; see docs/replay.md for the runs at scale',
 };
