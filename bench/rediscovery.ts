@@ -1,13 +1,13 @@
 /**
- * Stage 2 of `optsearch replay lion` over several seeds: a search warm-started from AdamW in
- * search-spaces/replay.json (startSearch, the code path of `optsearch search`), each seed in a fresh
+ * Stage 2 of `optsearch replay lion` over several seeds: a search warm-started from AdamW in the
+ * replay's default preset or --space's (startSearch, the code path of `optsearch search`), each seed in a fresh
  * database so no stored evaluation is reused. Prints, per seed, whether a Lion-family program
  * (Lion proper, or signum with decoupled decay) appeared and whether it is among the top programs,
  * the trained and generated programs until the first one, and the wall time; then the success rates
  * for the Lion family and for Lion proper separately, the median trained programs to the first
  * Lion-family program, and the median wall time.
  *
- *   npx tsx bench/rediscovery.ts [--seeds 1,2,3,4,5] [--budget 400] [--workers 2] [--backend cpu] [--keep dir]
+ *   npx tsx bench/rediscovery.ts [--space replay-teacher-student] [--seeds 1,2,3,4,5] [--budget 400] [--workers 2] [--backend auto] [--keep dir]
  *
  * --mutation-odds N prints how often one mutation of the warm start (or of --from file.prog) is already in the Lion family, and exits.
  * --reanalyze dir reads the databases in dir again with the current family recognizer and exits;
@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBackendName, type BackendName } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
-import { firstLionFamily, REPLAY_SPACE, searchStage } from '../src/replay/lion.ts';
+import { firstLionFamily, REPLAY_DEFAULTS, searchStage } from '../src/replay/lion.ts';
 import { getProgram, listRuns, runIndividuals, topPrograms } from '../src/store/queries.ts';
 import type { Store } from '../src/store/db.ts';
 import { openStore } from '../src/store/db.ts';
@@ -42,10 +42,10 @@ function arg(name: string, fallback: string): string {
 const seeds = arg('seeds', '1,2,3,4,5').split(',').map(Number);
 const budget = Number(arg('budget', '400'));
 const workers = Number(arg('workers', '2'));
-const backendArg = arg('backend', 'cpu');
+const backendArg = arg('backend', 'auto');
 if (backendArg !== 'auto' && !isBackendName(backendArg)) throw new Error(`unknown backend ${backendArg}`);
 const backend = backendArg as BackendName | 'auto';
-const space = arg('space', REPLAY_SPACE);
+const space = arg('space', REPLAY_DEFAULTS.search.space);
 
 /** How often one mutation of the warm start (or of --from's program) lands in the Lion family (no training: mutate + recognizeFamily). */
 function mutationOdds(n: number): void {
