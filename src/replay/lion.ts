@@ -64,8 +64,8 @@ export const TOP_N = 10;
 export const ABLATION_LR_MULTIPLIERS = [1, 3, 10, 30];
 export const ABLATION_SEEDS = 3;
 /**
- * Ablation trains the replay's proxy at x10 steps (2,000): Program 4's b2 = 0.997 averages the
- * gradient over about 330 steps, most of a 200-step run.
+ * Ablation trains the replay's proxy at x10 steps (10,000): Program 4's b2 = 0.997 averages the
+ * gradient over about 330 steps, a third of a 1,000-step run.
  */
 export const ABLATION_FIDELITY: Fidelity = 10;
 
