@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ optsearch replay lion                      # the default configuration (about 12 minutes on 2 cores)\n  $ optsearch replay lion --stages simplify\n  $ optsearch replay lion --space replay --budget 2000 --seed 3   # both searches on the quadratic proxy\n  $ optsearch replay lion --stages search --budget 20000 --workers 16\n',
+      '\nExamples:\n  $ optsearch replay lion                      # the default configuration (about 6 minutes on 2 cores)\n  $ optsearch replay lion --stages simplify\n  $ optsearch replay lion --space replay --budget 2000 --seed 3   # both searches on the quadratic proxy\n  $ optsearch replay lion --stages search --budget 20000 --workers 16\n',
     )
     .action(async (name: string, opts: { budget?: string; seed?: string; workers: string; backend: string; db?: string; stages: string; tolerance?: string; space?: string; proxyCheck: boolean; redis?: string; json?: boolean }) => {
       if (!(name in REPLAYS)) {
