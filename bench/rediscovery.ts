@@ -77,40 +77,47 @@ if (process.argv.includes('--mutation-odds')) {
 }
 
 /**
+ * How long a run kept sign-of-momentum programs (signum or Lion, exact form, any decay): their
+ * arrivals, the births of the first and the last, and the best of them.
+ */
+function signDirections(store: Store, runId: number): string {
+  const readings = new Map<number, { summary: string } | null>();
+  const arrivals: { birth: number; programId: number; fitness: number | null; trained: boolean; summary: string }[] = [];
+  for (const ind of runIndividuals(store, runId)) {
+    if (ind.screen?.outcome === 'stopped') continue;
+    let family = readings.get(ind.programId);
+    if (family === undefined) {
+      const r = recognizeFamily(parseProgram((getProgram(store, ind.programId) as { raw: string }).raw));
+      family = r.exact && (r.family === 'signum' || r.family === 'lion') ? { summary: r.summary } : null;
+      readings.set(ind.programId, family);
+    }
+    if (family) arrivals.push({ birth: ind.birth, programId: ind.programId, fitness: ind.fitness, trained: ind.source === 'trained', summary: family.summary });
+  }
+  if (arrivals.length === 0) return 'sign-of-momentum programs (signum or Lion, any decay): none arrived';
+  const best = arrivals.reduce((a, b) => ((b.fitness ?? -Infinity) > (a.fitness ?? -Infinity) ? b : a));
+  const programs = new Set(arrivals.map((a) => a.programId)).size;
+  return `sign-of-momentum programs (signum or Lion, any decay): ${arrivals.length} arrivals of ${programs} programs (${arrivals.filter((a) => a.trained).length} trained), births ${arrivals[0]!.birth}-${arrivals[arrivals.length - 1]!.birth}, best #${best.programId} fitness ${best.fitness?.toFixed(4) ?? '-'}: ${best.summary}`;
+}
+
+/**
  * Read databases kept by --keep (or written by `optsearch search`) again with today's recognizer:
  * per run, the first Lion-family program and the best program. With --fresh N, each of those and the
  * shipped AdamW, signum and Lion programs are also scored on N seeds the search never used (101,
  * 102, ...) with the run's tasks and lr multipliers: a program fitted to the search's paired seeds is
  * not a discovery. Then exit.
  */
-/**
- * How long a run kept sign-of-momentum programs (signum or Lion, exact form, any decay): their
- * arrivals, the births of the first and the last, their best fitness, and their rank at the end.
- */
-function signDirections(store: Store, runId: number): string {
-  const readings = new Map<number, string | null>();
-  const arrivals: { birth: number; programId: number; fitness: number | null; trained: boolean }[] = [];
-  for (const ind of runIndividuals(store, runId)) {
-    if (ind.screen?.outcome === 'stopped') continue;
-    let family = readings.get(ind.programId);
-    if (family === undefined) {
-      const r = recognizeFamily(parseProgram((getProgram(store, ind.programId) as { raw: string }).raw));
-      family = r.exact && (r.family === 'signum' || r.family === 'lion') ? r.family : null;
-      readings.set(ind.programId, family);
-    }
-    if (family) arrivals.push({ birth: ind.birth, programId: ind.programId, fitness: ind.fitness, trained: ind.source === 'trained' });
-  }
-  if (arrivals.length === 0) return 'sign-of-momentum programs (signum or Lion, any decay): none arrived';
-  const scored = arrivals.filter((a) => a.fitness !== null);
-  const best = scored.reduce((a, b) => ((b.fitness as number) > (a.fitness as number) ? b : a), scored[0] ?? arrivals[0]!);
-  const programs = new Set(arrivals.map((a) => a.programId)).size;
-  return `sign-of-momentum programs (signum or Lion, any decay): ${arrivals.length} arrivals of ${programs} programs (${arrivals.filter((a) => a.trained).length} trained), births ${arrivals[0]!.birth}-${arrivals[arrivals.length - 1]!.birth}, best #${best.programId} fitness ${best.fitness?.toFixed(4) ?? '-'}: ${recognizeFamily(parseProgram((getProgram(store, best.programId) as { raw: string }).raw)).summary}`;
-}
-
 async function reanalyze(dir: string): Promise<void> {
   const fresh = Number(arg('fresh', '0'));
   const pool = fresh > 0 ? createEvaluationPool({ size: workers }) : null;
   const shipped = ['adamw', 'signum', 'lion'].map((name) => ({ name: `${name}.prog`, raw: readFileSync(join(SPACES_DIR, 'programs', `${name}.prog`), 'utf8') }));
+  const evaluator = pool ? new Evaluator((j) => pool.run(j)) : null;
+  /** The shipped programs' line per space: every run of one space shares the suite. */
+  const shippedLines = new Map<string, string[]>();
+  const scoreLine = async (rows: readonly { name: string; raw: string }[], suite: Suite): Promise<string[]> => {
+    const parts: string[] = [];
+    for (const r of rows) parts.push(`${r.name} ${(await (evaluator as Evaluator).score(parseProgram(r.raw), suite)).fitness.toFixed(3)}`);
+    return parts;
+  };
   try {
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.sqlite')).sort()) {
       const store = openStore(join(dir, f), { readonly: true });
@@ -125,10 +132,9 @@ async function reanalyze(dir: string): Promise<void> {
           const sp = loadSearchSpace(run.space);
           const seeds = Array.from({ length: fresh }, (_, i) => 101 + i);
           const suite: Suite = { tasks: resolveTaskList(sp.tasks.join(',')), seeds, lrMultipliers: sp.lrMultipliers, fidelity: sp.fidelity as Fidelity, backend, timeLimitSeconds: sp.limits.timeoutSeconds };
-          const evaluator = new Evaluator((j) => pool.run(j));
-          const rows = [{ name: `best #${best.id}`, raw: best.raw }, ...(first ? [{ name: `first Lion-family #${first.programId}`, raw: (getProgram(store, first.programId) as { raw: string }).raw }] : []), ...shipped];
-          const parts: string[] = [];
-          for (const r of rows) parts.push(`${r.name} ${(await evaluator.score(parseProgram(r.raw), suite)).fitness.toFixed(3)}`);
+          const found = [{ name: `best #${best.id}`, raw: best.raw }, ...(first ? [{ name: `first Lion-family #${first.programId}`, raw: (getProgram(store, first.programId) as { raw: string }).raw }] : [])];
+          if (!shippedLines.has(run.space)) shippedLines.set(run.space, await scoreLine(shipped, suite));
+          const parts = [...(await scoreLine(found, suite)), ...(shippedLines.get(run.space) as string[])];
           console.log(`  on fresh seeds ${seeds[0]}-${seeds[seeds.length - 1]}: ${parts.join(', ')}`);
         }
       } finally {
