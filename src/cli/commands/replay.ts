@@ -79,7 +79,9 @@ export function register(program: Command): void {
         tolerance = Number(opts.tolerance);
         if (!Number.isFinite(tolerance) || tolerance < 0) throw new CliError(`--tolerance must be a non-negative number, got '${opts.tolerance}'`);
       }
-      const settings = replaySettings({ ...(budget ? { budget } : {}), ...(seed !== undefined ? { seed } : {}), ...(opts.space ? { space: opts.space } : {}) });
+      // what the options choose; replaySettings fills in REPLAY_DEFAULTS, here and in runLionReplay
+      const chosen = { ...(budget ? { budget } : {}), ...(seed !== undefined ? { seed } : {}), ...(opts.space ? { space: opts.space } : {}) };
+      const settings = replaySettings(chosen);
       for (const preset of [settings.search.space, settings.fixpoint.space]) {
         try {
           loadSearchSpace(preset);
@@ -118,14 +120,11 @@ export function register(program: Command): void {
         process.stderr.write(`replay lion: database ${db}; stage 2 ${stageLine(settings.search)}, stage 3 ${stageLine(settings.fixpoint)}; ${workers} workers${queue ? ` on ${queue.pool.target.display}` : ''}\n`);
         const report = await runLionReplay({
           store,
-          ...(budget ? { budget } : {}),
-          ...(seed !== undefined ? { seed } : {}),
+          ...chosen,
           workers,
           backend: opts.backend as BackendName | 'auto',
           stages: stages as ('simplify' | 'search' | 'fixpoint')[],
           proxyComparison: opts.proxyCheck,
-          space: settings.search.space,
-          fixpointSpace: settings.fixpoint.space,
           tolerance,
           ...(queue ? { pool: queue.pool } : {}),
           log: (l) => process.stderr.write(`${tty ? '\r\u001b[2K' : ''}${l}\n`),
