@@ -15,6 +15,7 @@ import { isBackendName, type BackendName, type TaskSpec } from '../src/vocabular
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { Evaluator, pairedSeeds, type SuiteScore } from '../src/evaluator/evaluator.ts';
 import { isFidelity, resolveTaskList } from '../src/tasks/spec.ts';
+import { taskVariant } from './task-variant.ts';
 import { mean, pairedDifference, standardError } from '../src/util/stats.ts';
 import { bestPerMethod, methodPrograms, STUDY_GRID, type MethodConfig } from '../src/replay/methods.ts';
 
@@ -23,27 +24,9 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] as string) : fallback;
 }
 const numbers = (s: string): number[] => s.split(',').map(Number);
-/** "quadratic:dim=16,steps=200,noise=0.1": a task with overrides (steps, batchSize, schedule, or a param). */
-function variant(text: string): TaskSpec {
-  const [base, over = ''] = text.split(':');
-  const spec = resolveTaskList(base as string)[0] as TaskSpec;
-  const params: Record<string, unknown> = { ...spec.params };
-  let steps = spec.steps;
-  let batchSize = spec.batchSize;
-  let schedule = spec.schedule;
-  for (const kv of over.split(',').filter(Boolean)) {
-    const [k, v] = kv.split('=') as [string, string];
-    const value = v === 'true' ? true : v === 'false' ? false : Number(v);
-    if (k === 'steps') steps = Number(v);
-    else if (k === 'batchSize') batchSize = Number(v);
-    else if (k === 'schedule') schedule = v === 'constant' ? 'constant' : 'warmup-cosine';
-    else params[k] = value;
-  }
-  return { ...spec, name: `${spec.name}[${over}]`, params, steps, batchSize, ...(schedule === undefined ? {} : { schedule }) };
-}
 const tasks: TaskSpec[] = [
   ...(process.argv.includes('--tasks') || !process.argv.includes('--variants') ? resolveTaskList(arg('tasks', 'teacher-student,quadratic,digits-mlp')) : []),
-  ...(process.argv.includes('--variants') ? arg('variants', '').split(';').filter(Boolean).map(variant) : []),
+  ...(process.argv.includes('--variants') ? arg('variants', '').split(';').filter(Boolean).map(taskVariant) : []),
 ];
 const seeds = pairedSeeds(Number(arg('seeds', '3')));
 const fidelity = Number(arg('fidelity', '1'));
