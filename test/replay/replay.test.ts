@@ -16,6 +16,7 @@ import { createEvaluationPool, type EvaluationPool } from '../../src/pool/pool.t
 import { adamwText, lionText, signumText } from '../../src/replay/methods.ts';
 import { fixpointStage, lionFamilyKind, notLionFamilyReason, REPLAY_DEFAULTS, REPLAY_FIXPOINT_SPACE, REPLAY_SPACE, replaySettings, searchStage, simplificationStage } from '../../src/replay/lion.ts';
 import { loadSearchSpace, SPACE_DEFAULTS, SPACES_DIR } from '../../src/search/space.ts';
+import { loadTaskSpec } from '../../src/tasks/spec.ts';
 import { openStore } from '../../src/store/db.ts';
 import { getProgram, getRun, lineageChain, runIndividuals, topPrograms } from '../../src/store/queries.ts';
 
@@ -130,6 +131,25 @@ describe('replay presets', () => {
       expect(b, teacher).toEqual(a);
       expect(loadSearchSpace(teacher).tasks).toEqual(['teacher-student-16']);
     }
+  });
+
+  it('the batch-2048 preset is replay-teacher-student with another proxy and lr multipliers, and nothing else', () => {
+    const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(SPACES_DIR, `${name}.json`), 'utf8'));
+    const a = read('replay-teacher-student');
+    const b = read('replay-teacher-student-batch-2048');
+    expect(b.tasks).toEqual(['teacher-student-16-batch-2048']);
+    // c, c/3, c/10 with c at every method's tuned lr there (bench/broad-tuning.ts): 100 times its constant
+    expect(b.lrMultipliers).toEqual([100, 30, 10]);
+    for (const k of ['$comment', 'description', 'tasks', 'lrMultipliers']) {
+      delete a[k];
+      delete b[k];
+    }
+    expect(b).toEqual(a);
+    const task = loadTaskSpec('teacher-student-16-batch-2048');
+    const base = loadTaskSpec('teacher-student-16');
+    // the same samples in larger batches, the same problem
+    expect(task.batchSize * task.steps).toBe(base.batchSize * base.steps);
+    expect(task.params).toEqual(base.params);
   });
 
   it('search code (mutation, selection, screen, cache, runner) names nothing of Lion', () => {
