@@ -11,22 +11,13 @@
  *                                 [--seeds 4] [--fresh 8] [--workers 2] [--backend auto]
  *                                 [--lrs 0.1,0.03,...] [--wds 0,0.1,...]
  */
-import { availableParallelism } from 'node:os';
 import { parseProgram } from '../src/dsl/parse.ts';
 import { formatNumber as n } from '../src/dsl/print.ts';
-import { isBackendName, type BackendName, type TaskSpec } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
-import { Evaluator, pairedSeeds, type SuiteScore } from '../src/evaluator/evaluator.ts';
-import { resolveTaskList } from '../src/tasks/spec.ts';
+import { Evaluator, freshSeeds, pairedSeeds, type SuiteScore } from '../src/evaluator/evaluator.ts';
 import { mean, pairedDifference, standardError } from '../src/util/stats.ts';
 import { adamwText, bestPerMethod, lionText, signumText, type MethodConfig } from '../src/replay/methods.ts';
-import { taskVariant } from './task-variant.ts';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
-}
-const numbers = (s: string): number[] => s.split(',').map(Number);
+import { arg, backendOption, fmt, numbers, proxyTasks, signed, workersOption } from './proxy-args.ts';
 
 /**
  * Half-decade lr steps from 0.3 down, decay 0 to 1: every method's optimum on the teacher-student-16
@@ -55,28 +46,18 @@ function broadConfigs(lrs: readonly number[], wds: readonly number[]): MethodCon
   return out;
 }
 
-const tasks: TaskSpec[] = [
-  ...(process.argv.includes('--tasks') || !process.argv.includes('--variants') ? resolveTaskList(arg('tasks', 'teacher-student-16')) : []),
-  ...(process.argv.includes('--variants') ? arg('variants', '').split(';').filter(Boolean).map(taskVariant) : []),
-];
+const tasks = proxyTasks('teacher-student-16');
 const tuningSeeds = pairedSeeds(Number(arg('seeds', '4')));
-const freshSeeds = Array.from({ length: Number(arg('fresh', '8')) }, (_, i) => 101 + i);
-const backendArg = arg('backend', 'auto');
-if (backendArg !== 'auto' && !isBackendName(backendArg)) throw new Error(`unknown backend ${backendArg}`);
-const backend = backendArg as BackendName | 'auto';
-const workers = Number(arg('workers', String(Math.min(2, availableParallelism()))));
-const configs = broadConfigs(
-  process.argv.includes('--lrs') ? numbers(arg('lrs', '')) : GRID.lrs,
-  process.argv.includes('--wds') ? numbers(arg('wds', '')) : GRID.wds,
-);
+const heldOutSeeds = freshSeeds(Number(arg('fresh', '8')));
+const backend = backendOption();
+const workers = workersOption();
+const configs = broadConfigs(numbers(arg('lrs', GRID.lrs.join(','))), numbers(arg('wds', GRID.wds.join(','))));
 
 const pool = createEvaluationPool({ size: workers });
 const evaluator = new Evaluator((j) => pool.run(j));
 const t0 = performance.now();
-const fmt = (x: number, d = 4): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const signed = (d: { mean: number; se: number }): string => `${d.mean >= 0 ? '+' : ''}${fmt(d.mean)} +- ${fmt(d.se)}`;
 try {
-  console.log(`broad tuning: ${configs.length} configurations x tuning seeds ${tuningSeeds.join(', ')}, then each method's best on fresh seeds ${freshSeeds[0]}-${freshSeeds[freshSeeds.length - 1]}, ${workers} workers`);
+  console.log(`broad tuning: ${configs.length} configurations x tuning seeds ${tuningSeeds.join(', ')}, then each method's best on fresh seeds ${heldOutSeeds[0]}-${heldOutSeeds[heldOutSeeds.length - 1]}, ${workers} workers`);
   for (const spec of tasks) {
     const t1 = performance.now();
     const suite = { tasks: [spec], seeds: tuningSeeds, lrMultipliers: [1], fidelity: 1 as const, backend };
@@ -84,11 +65,11 @@ try {
       configs.map(async (c) => ({ c, s: await evaluator.score(parseProgram(c.text), suite) })),
     );
     const best = bestPerMethod(scored);
-    const freshSuite = { ...suite, seeds: freshSeeds };
+    const freshSuite = { ...suite, seeds: heldOutSeeds };
     const fresh = new Map<string, SuiteScore>();
     for (const [method, x] of best) fresh.set(method, await evaluator.score(parseProgram(x.c.text), freshSuite));
     const secs = (performance.now() - t1) / 1000;
-    console.log(`\n${spec.name} (${spec.steps} steps, batch ${spec.batchSize}): ${configs.length * tuningSeeds.length + best.size * freshSeeds.length} runs in ${secs.toFixed(0)} s`);
+    console.log(`\n${spec.name} (${spec.steps} steps, batch ${spec.batchSize}): ${configs.length * tuningSeeds.length + best.size * heldOutSeeds.length} runs in ${secs.toFixed(0)} s`);
     console.log('method   best configuration (tuning seeds)               tuning fitness   fresh fitness (+- se)  fresh vs AdamW (paired)  fresh vs Lion (paired)');
     const adamw = fresh.get('adamw');
     const lion = fresh.get('lion');

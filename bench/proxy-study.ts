@@ -9,38 +9,25 @@
  *                                [--variants 'quadratic:dim=16,steps=200,noise=0.1;...']
  *                                [--fidelity 1] [--backend auto] [--lrs 0.01,0.003,0.001,0.0003] [--wds 0.01,0.1,1]
  */
-import { availableParallelism } from 'node:os';
 import { parseProgram } from '../src/dsl/parse.ts';
-import { isBackendName, type BackendName, type TaskSpec } from '../src/vocabulary/index.ts';
 import { createEvaluationPool } from '../src/pool/pool.ts';
 import { Evaluator, pairedSeeds, type SuiteScore } from '../src/evaluator/evaluator.ts';
-import { isFidelity, resolveTaskList } from '../src/tasks/spec.ts';
-import { taskVariant } from './task-variant.ts';
+import { isFidelity } from '../src/tasks/spec.ts';
 import { mean, pairedDifference, standardError } from '../src/util/stats.ts';
 import { bestPerMethod, methodPrograms, STUDY_GRID, type MethodConfig } from '../src/replay/methods.ts';
+import { arg, backendOption, fmt, numbers, proxyTasks, signed, workersOption } from './proxy-args.ts';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
-}
-const numbers = (s: string): number[] => s.split(',').map(Number);
-const tasks: TaskSpec[] = [
-  ...(process.argv.includes('--tasks') || !process.argv.includes('--variants') ? resolveTaskList(arg('tasks', 'teacher-student,quadratic,digits-mlp')) : []),
-  ...(process.argv.includes('--variants') ? arg('variants', '').split(';').filter(Boolean).map(taskVariant) : []),
-];
+const tasks = proxyTasks('teacher-student,quadratic,digits-mlp');
 const seeds = pairedSeeds(Number(arg('seeds', '3')));
 const fidelity = Number(arg('fidelity', '1'));
 if (!isFidelity(fidelity)) throw new Error('--fidelity must be 1, 10 or 100');
-const backendArg = arg('backend', 'auto');
-if (backendArg !== 'auto' && !isBackendName(backendArg)) throw new Error(`unknown backend ${backendArg}`);
-const backend = backendArg as BackendName | 'auto';
-const workers = Number(arg('workers', String(Math.min(2, availableParallelism()))));
+const backend = backendOption();
+const workers = workersOption();
 const configs = methodPrograms({ lrs: numbers(arg('lrs', STUDY_GRID.lrs.join(','))), wds: numbers(arg('wds', STUDY_GRID.wds.join(','))) });
 
 const pool = createEvaluationPool({ size: workers });
 const evaluator = new Evaluator((j) => pool.run(j));
 const t0 = performance.now();
-const fmt = (x: number, d = 4): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 try {
   console.log(`proxy study: ${configs.length} configurations x ${seeds.length} paired seeds (${seeds.join(', ')}), fidelity x${fidelity}, ${workers} workers`);
   for (const spec of tasks) {
@@ -54,7 +41,6 @@ try {
     console.log('method   best configuration                         fitness (+- se)     held-out loss (+- se)  vs AdamW (paired, +- se)');
     const best = bestPerMethod(scored);
     const adamw = best.get('adamw');
-    const signed = (d: { mean: number; se: number }): string => `${d.mean >= 0 ? '+' : ''}${fmt(d.mean)} +- ${fmt(d.se)}`;
     for (const [method, x] of best) {
       const losses = x.s.pairs.map((p) => p.finalLoss ?? NaN);
       const vs = adamw && method !== 'adamw' && x.s.perSeed.length > 0 ? signed(pairedDifference(x.s.perSeed, adamw.s.perSeed)) : '';

@@ -29,7 +29,7 @@ import { structuralHash } from '../src/analysis/hash.ts';
 import { lionFamilyKind } from '../src/replay/lion.ts';
 import { mutate } from '../src/search/mutate.ts';
 import { loadSearchSpace, SPACES_DIR } from '../src/search/space.ts';
-import { Evaluator, type Suite } from '../src/evaluator/evaluator.ts';
+import { Evaluator, freshSeeds, type Suite } from '../src/evaluator/evaluator.ts';
 import { resolveTaskList } from '../src/tasks/spec.ts';
 import type { Fidelity } from '../src/vocabulary/index.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -130,7 +130,7 @@ async function reanalyze(dir: string): Promise<void> {
           console.log(`  ${signDirections(store, run.id)}`);
           if (!pool || !best) continue;
           const sp = loadSearchSpace(run.space);
-          const seeds = Array.from({ length: fresh }, (_, i) => 101 + i);
+          const seeds = freshSeeds(fresh);
           const suite: Suite = { tasks: resolveTaskList(sp.tasks.join(',')), seeds, lrMultipliers: sp.lrMultipliers, fidelity: sp.fidelity as Fidelity, backend, timeLimitSeconds: sp.limits.timeoutSeconds };
           const found = [{ name: `best #${best.id}`, raw: best.raw }, ...(first ? [{ name: `first Lion-family #${first.programId}`, raw: (getProgram(store, first.programId) as { raw: string }).raw }] : [])];
           if (!shippedLines.has(run.space)) shippedLines.set(run.space, await scoreLine(shipped, suite));

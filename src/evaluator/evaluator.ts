@@ -33,6 +33,11 @@ export function pairedSeeds(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i + 1);
 }
 
+/** Seeds no search evaluates on (101, 102, ...): a found program is checked there, away from the seeds it was fitted to. */
+export function freshSeeds(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => 101 + i);
+}
+
 export interface Suite {
   readonly tasks: readonly TaskSpec[];
   /** Paired seeds: the same for every program scored, so differences are not seed noise. */

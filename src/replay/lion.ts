@@ -46,9 +46,9 @@ export interface SearchStageSettings {
 /**
  * What `optsearch replay lion` runs where no option says otherwise (docs/replay.md, "The default
  * configuration"): both searches on teacher-student-16, the one proxy found where Lion proper leads
- * AdamW and signum tuned on the proxy study's grid (on the quadratic presets constant-step momentum and programs that read the
- * parameter outscore every Lion-family program), at budgets that finish within 15 minutes on two
- * cores. No seed and budget that reach the Lion family from AdamW within that time are known
+ * AdamW and signum tuned on the proxy study's grid (on the quadratic presets constant-step momentum
+ * and programs that read the parameter outscore every Lion-family program), at budgets that finish
+ * within 15 minutes on two cores. No seed and budget that reach the Lion family from AdamW within that time are known
  * (bench/rediscovery.ts, docs/replay.md); the report says so.
  */
 const DEFAULT_SPACE = 'replay-teacher-student';

@@ -82,6 +82,8 @@ describe('Lion family as the replay counts it', () => {
 describe('replay presets', () => {
   const space = loadSearchSpace(REPLAY_SPACE);
   const paperTable = loadSearchSpace('lion').ops; // the paper's function table
+  /** A preset's file as written, to compare presets key by key. */
+  const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(SPACES_DIR, `${name}.json`), 'utf8'));
 
   it("contain AdamW's and Lion's ops plus at least 10 more of the paper's table", () => {
     const needed = new Set<string>();
@@ -98,8 +100,8 @@ describe('replay presets', () => {
   });
 
   it('differ from the fixpoint preset only in the warm start (and its description)', () => {
-    const a = JSON.parse(readFileSync(join(SPACES_DIR, `${REPLAY_SPACE}.json`), 'utf8'));
-    const b = JSON.parse(readFileSync(join(SPACES_DIR, `${REPLAY_FIXPOINT_SPACE}.json`), 'utf8'));
+    const a = read(REPLAY_SPACE);
+    const b = read(REPLAY_FIXPOINT_SPACE);
     expect(b.warmStart).toBe('programs/lion.prog');
     for (const k of ['warmStart', 'description']) {
       delete a[k];
@@ -109,7 +111,6 @@ describe('replay presets', () => {
   });
 
   it('the teacher-student pair is the quadratic pair with another proxy, lr multipliers, time limit, population and neutral mutations, and nothing else', () => {
-    const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(SPACES_DIR, `${name}.json`), 'utf8'));
     for (const [quadratic, teacher] of [
       [REPLAY_SPACE, 'replay-teacher-student'],
       [REPLAY_FIXPOINT_SPACE, 'replay-teacher-student-lion'],
@@ -134,7 +135,6 @@ describe('replay presets', () => {
   });
 
   it('the batch-2048 preset is replay-teacher-student with another proxy and lr multipliers, and nothing else', () => {
-    const read = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(SPACES_DIR, `${name}.json`), 'utf8'));
     const a = read('replay-teacher-student');
     const b = read('replay-teacher-student-batch-2048');
     expect(b.tasks).toEqual(['teacher-student-16-batch-2048']);
